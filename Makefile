@@ -1,5 +1,6 @@
 # The contract with a new user (README): `make serve` and `make test` work on a fresh machine.
 #   make deps    install every Debian package in deps/debian.txt (idempotent)
+#   make tools-deps  also what tools/ needs to regenerate fixtures (python3-torch, python3-onnx)
 #   make build   deps + configure + build -> build/seer
 #   make test    deps + build + fixtures + every ctest label (unit, model, e2e, fuzz)
 #   make serve   deps + build + build/seer serve with the defaults
@@ -12,12 +13,15 @@ ifdef CI
 CMAKE_FLAGS += -DSEER_WERROR=ON
 endif
 
-.PHONY: all deps configure build test unit serve format clean
+.PHONY: all deps tools-deps configure build test unit serve format clean
 
 all: build
 
 deps:
-	@bash scripts/deps.sh
+	@bash scripts/deps.sh deps/debian.txt
+
+tools-deps:
+	@bash scripts/deps.sh deps/debian-tools.txt
 
 $(BUILD)/build.ninja: CMakeLists.txt
 	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) $(CMAKE_FLAGS)

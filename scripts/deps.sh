@@ -3,7 +3,8 @@
 # does nothing (not even apt-get update) when all packages are already installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mapfile -t pkgs < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' deps/debian.txt)
+list=${1:-deps/debian.txt}
+mapfile -t pkgs < <(sed -e "s/#.*//" -e "/^[[:space:]]*$/d" "$list")
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
