@@ -519,3 +519,19 @@ def randomize_batchnorm(model, gen=None):
                 m.bias.copy_(0.1 * torch.randn(m.num_features))
                 m.running_mean.copy_(0.1 * torch.randn(m.num_features))
                 m.running_var.copy_(0.5 + torch.rand(m.num_features))
+
+
+def calibrate_batchnorm(model, make_batch, steps=4):
+    """Set every BatchNorm's running statistics from the data (as training would), so that the
+    normalized activations, and therefore the outputs, depend on the input. make_batch() -> tensor."""
+    bns = [m for m in model.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
+    if not bns:
+        return
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the calibration batches
+    model.train()
+    with torch.no_grad():
+        for _ in range(steps):
+            model(make_batch())
+    model.eval()
