@@ -95,6 +95,12 @@ for b in batches:
     print(row)
 print(f"{'load ms':>12}" + "".join(f"{d['load_ms']:>14.0f}" for _, d in cols))
 print(f"{'peak RSS MB':>12}" + "".join(f"{d['peak_rss_mb']:>14.0f}" for _, d in cols))
+if ort and all("cpu_s_per_img" in r for r in ort["results"]):
+    print(f"{'ORT CPU-s/img':>12}" + "".join(f"  b{r['batch']}: {r['cpu_s_per_img']:.3g}" for r in ort["results"]))
+    busy = min(r["cpu_utilization"] for r in ort["results"])
+    if busy < 0.9 * ort.get("threads", 2):
+        print(f"WARNING: ORT kept only {busy:.2f} of {ort.get('threads', 2)} cores busy: the machine is shared, "
+              "img/s understates both runtimes; compare CPU-s/img")
 if ort and "baseline_rss_mb" in ort:
     print(f"(ORT peak RSS includes node itself: {ort['baseline_rss_mb']:.0f} MB before loading the model)")
 PY

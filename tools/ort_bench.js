@@ -10,7 +10,8 @@
 // batch, then runs until --seconds have passed (at least 2 runs) and reports images/s.
 // Prints a table; with --json the last line of stdout is
 //   {"runtime": "onnxruntime-node 1.30.0", "load_ms": .., "peak_rss_mb": .., "baseline_rss_mb": ..,
-//    "results": [{"batch": 1, "img_per_s": .., "ms_per_run": .., "runs": ..}, ..]}
+//    "results": [{"batch": 1, "img_per_s": .., "ms_per_run": .., "runs": .., "cpu_s_per_img": ..,
+//                 "cpu_utilization": ..}, ..]}
 // — the same keys as `seer bench --json` (issue 4) plus extras. peak_rss_mb is the process's
 // high-water mark (getrusage maxrss) after the last batch, node itself included (baseline_rss_mb is
 // the high-water mark before the model was loaded).
@@ -84,6 +85,7 @@ async function main() {
     const feeds = { [session.inputNames[0]]: makeInput(meta.type, shape) };
     await session.run(feeds); // warm-up
     let runs = 0;
+    const cpu0 = process.cpuUsage();
     const start = process.hrtime.bigint();
     let elapsed = 0;
     while (runs < 2 || elapsed < a.seconds) {
@@ -91,9 +93,14 @@ async function main() {
       runs++;
       elapsed = Number(process.hrtime.bigint() - start) / 1e9;
     }
-    const r = { batch, img_per_s: (batch * runs) / elapsed, ms_per_run: (elapsed * 1000) / runs, runs };
+    const cpu = process.cpuUsage(cpu0);
+    const cpuS = (cpu.user + cpu.system) / 1e6;
+    // CPU-seconds per image: less sensitive than img/s to other processes on a shared machine.
+    const r = { batch, img_per_s: (batch * runs) / elapsed, ms_per_run: (elapsed * 1000) / runs, runs,
+                cpu_s_per_img: cpuS / (batch * runs), cpu_utilization: cpuS / elapsed };
     results.push(r);
-    if (!a.json) process.stdout.write(`batch ${batch}: ${r.img_per_s.toFixed(3)} img/s (${r.ms_per_run.toFixed(0)} ms/run, ${runs} runs)\n`);
+    if (!a.json) process.stdout.write(`batch ${batch}: ${r.img_per_s.toFixed(3)} img/s (${r.ms_per_run.toFixed(0)} ms/run, ${runs} runs, ` +
+                                          `${r.cpu_s_per_img.toPrecision(3)} CPU-s/img, ${r.cpu_utilization.toFixed(2)} cores busy)\n`);
   }
   const out = {
     runtime: `onnxruntime-node ${ort.env.versions.node}`,
@@ -105,7 +112,8 @@ async function main() {
   };
   if (a.json) {
     for (const r of results) {
-      process.stderr.write(`ort batch ${r.batch}: ${r.img_per_s.toFixed(3)} img/s\n`);
+      process.stderr.write(`ort batch ${r.batch}: ${r.img_per_s.toFixed(3)} img/s, ` +
+                           `${r.cpu_s_per_img.toPrecision(3)} CPU-s/img, ${r.cpu_utilization.toFixed(2)} cores busy\n`);
     }
     process.stdout.write(JSON.stringify(out) + '\n');
   } else {
