@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "engine/kernels/bf16.h"
+#include "engine/kernels/dnnl_layout.h"
 #include "engine/kernels/dnnl_support.h"
 
 namespace seer::kernels {
@@ -181,6 +182,7 @@ int64_t MatMul::n() const { return impl_->n; }
 int64_t MatMul::k() const { return impl_->k; }
 double MatMul::flops() const { return 2.0 * impl_->batch * impl_->m * impl_->n * impl_->k; }
 std::string MatMul::impl_name() const { return impl_->impl; }
+std::string MatMul::packed_layout_key() const { return layout_key(impl_->b_md); }
 
 size_t MatMul::packed_b_bytes() const {
   return impl_->params.b_constant ? impl_->b_md.get_size() : 0;

@@ -77,6 +77,9 @@ class MatMul {
   };
   Status run(const Args& args) const;
 
+  // A stable description of the packed B layout: kernels with equal keys (the same weight
+  // planned at several batch sizes) can share one packed blob.
+  std::string packed_layout_key() const;
   // The oneDNN implementation chosen ("brg:avx512_core_bf16"), for logs and benchmarks.
   std::string impl_name() const;
 
