@@ -17,6 +17,11 @@
 
 namespace seer::engine {
 
+// Bytes of a dense tensor of this type and shape.
+inline size_t byte_size(DataType t, const Shape& s) {
+  return static_cast<size_t>(s.numel()) * dtype_size(t);
+}
+
 struct Tensor {
   DataType dtype = DataType::kUndefined;
   Shape shape;

@@ -1,0 +1,130 @@
+// A loaded ONNX model (weights, graph, per-batch plans: read-only, shareable) and the
+// ExecutionContext that runs it (the arena: one per worker).
+//
+//   MemoryLedger ledger;
+//   LoadOptions opt{.ledger = &ledger, .owner = "wd14", .max_batch = 8};
+//   SEER_ASSIGN_OR_RETURN(std::shared_ptr<Model> model, Model::load("model.onnx", opt));
+//   SEER_ASSIGN_OR_RETURN(std::unique_ptr<ExecutionContext> ctx, model->create_context());
+//   Tensor in{DataType::kFloat32, Shape{3, 448, 448, 3}, pixels};      // batch 3 <= max_batch
+//   std::vector<Tensor> out(model->outputs().size());                 // reuse between runs
+//   SEER_RETURN_IF_ERROR(model->run(*ctx, {&in, 1}, out));            // out[i] points into ctx
+//
+// Load = import (weights mapped in place) -> passes (constant folding, dead nodes, fusions) ->
+// one plan per batch size 1..max_batch (shapes, folded shape subgraphs, kernels, arena offsets).
+// A graph whose inputs are fixed at batch 1 gets one plan and runs a batch as a loop
+// (batch_loop()); max_batch() is still the batch the caller may pass.
+// Bytes: weight_bytes() (ledger tag weights: mapping + copies + packed), arena_bytes() (what
+// create_context() allocates, tag arena). plan_bytes() estimates both before a real load.
+//
+// Thread-safety: a Model is immutable after load; run() may be called concurrently with distinct
+// ExecutionContexts. An ExecutionContext is used by one thread at a time. Output tensors stay
+// valid until the next run() on the same context. run() allocates no heap memory.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "engine/graph.h"
+#include "engine/op.h"
+#include "engine/tensor.h"
+#include "engine/weight_store.h"
+#include "memory/ledger.h"
+
+namespace seer::engine {
+
+struct LoadOptions {
+  MemoryLedger* ledger = nullptr;  // required; must outlive the model
+  std::string owner = "model";     // ledger owner of weights and arenas
+  DeviceId device;
+  int max_batch = 1;
+  Precision precision = Precision::kF32;
+  // When set, exactly one plan for these input shapes (all dims concrete), instead of the
+  // per-batch plans; for graphs with other dynamic dims and for `seer onnx-run`.
+  std::vector<Shape> input_shapes;
+  bool fold_constants = true;
+  bool fuse = true;
+};
+
+struct IoInfo {
+  std::string name;
+  DataType dtype = DataType::kUndefined;
+  Shape shape;  // kDynamicDim where symbolic (the batch)
+};
+
+struct Plan;
+class ExecutionContext;
+
+class Model {
+ public:
+  static StatusOr<std::shared_ptr<Model>> load(const std::string& path, const LoadOptions& options);
+  // Same from an already imported graph (tests, node tests).
+  static StatusOr<std::shared_ptr<Model>> from_graph(Graph graph, std::unique_ptr<WeightStore> weights,
+                                                     const LoadOptions& options);
+  // Weight + arena bytes this file would need at options' max batch, measured by loading it
+  // against a private, unlimited ledger (so nothing is charged to the real one).
+  struct PlannedBytes {
+    uint64_t weights = 0, arena = 0;
+    uint64_t total() const { return weights + arena; }
+  };
+  static StatusOr<PlannedBytes> plan_bytes(const std::string& path, LoadOptions options);
+  ~Model();
+
+  const std::vector<IoInfo>& inputs() const { return inputs_; }
+  const std::vector<IoInfo>& outputs() const { return outputs_; }
+  int max_batch() const { return max_batch_; }
+  bool batch_loop() const { return batch_loop_; }
+  Precision precision() const { return precision_; }
+  uint64_t weight_bytes() const { return weights_->bytes(); }
+  uint64_t arena_bytes() const { return arena_bytes_; }
+  const Graph& graph() const { return graph_; }
+  const std::string& owner() const { return owner_; }
+  // Ops in the final graph by type, "MatMul×12, Add×3" (for logs and tests).
+  std::string op_summary() const;
+
+  StatusOr<std::unique_ptr<ExecutionContext>> create_context() const;
+
+  // Runs a batch (inputs' first dim, <= max_batch) or, with LoadOptions::input_shapes, exactly
+  // those shapes. `outputs` must have outputs().size() entries; they are overwritten with views
+  // into ctx's arena (or into constants/inputs when an output is one).
+  Status run(ExecutionContext& ctx, std::span<const Tensor> inputs, std::span<Tensor> outputs) const;
+
+ private:
+  Model();
+  Status build(const LoadOptions& options);
+  Status run_plan(const Plan& plan, ExecutionContext& ctx, std::span<const Tensor> inputs,
+                  std::span<Tensor> outputs, uint8_t* arena) const;
+  const Plan* find_plan(std::span<const Tensor> inputs) const;
+
+  Graph graph_;
+  std::unique_ptr<WeightStore> weights_;
+  std::vector<std::unique_ptr<Plan>> plans_;
+  std::vector<IoInfo> inputs_, outputs_;
+  std::string owner_;
+  DeviceId device_;
+  MemoryLedger* ledger_ = nullptr;
+  Precision precision_ = Precision::kF32;
+  int max_batch_ = 1;
+  bool batch_loop_ = false;
+  size_t arena_bytes_ = 0;
+  size_t loop_output_offset_ = 0;  // batch-loop: where the gathered outputs start in the arena
+  size_t max_arity_ = 0;
+  class Services;
+  std::unique_ptr<Services> services_;
+};
+
+class ExecutionContext {
+ public:
+  ~ExecutionContext();
+  size_t arena_bytes() const { return arena_.size(); }
+
+ private:
+  friend class Model;
+  ExecutionContext() = default;
+  Buffer arena_;
+  std::vector<Tensor> io_;  // per-step input/output views, sized at creation
+};
+
+}  // namespace seer::engine

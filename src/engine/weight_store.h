@@ -1,0 +1,48 @@
+// The bytes behind a model's constants: the file mapping, copies of typed or misaligned
+// initializers, folded constants and packed weights. Every byte is a ledger Buffer (tag weights,
+// one owner), so the ledger shows the model's weights exactly.
+//
+//   WeightStore store(ledger, DeviceId{}, "wd14");
+//   SEER_ASSIGN_OR_RETURN(void* p, store.allocate(bytes));     // aligned, owned by the store
+//   SEER_ASSIGN_OR_RETURN(const void* m, store.map_file(path, 0, size));
+//
+// Pointers stay valid as long as the store. Not thread-safe while loading; read-only after.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "memory/ledger.h"
+
+namespace seer::engine {
+
+class WeightStore {
+ public:
+  WeightStore(MemoryLedger& ledger, DeviceId device, std::string owner)
+      : ledger_(&ledger), device_(device), owner_(std::move(owner)) {}
+
+  // A 64-byte-aligned writable buffer; zero bytes gives a valid non-null pointer.
+  StatusOr<void*> allocate(size_t bytes);
+  // Maps a file region read-only.
+  StatusOr<const void*> map_file(const std::string& path, uint64_t offset, uint64_t length);
+  uint64_t bytes() const;  // sum over buffers
+  MemoryLedger& ledger() { return *ledger_; }
+  DeviceId device() const { return device_; }
+  const std::string& owner() const { return owner_; }
+
+  // Keyed buffers (packed weights shared by several plans): find or nullptr.
+  const void* find_keyed(const std::string& key) const;
+  void put_keyed(const std::string& key, const void* p) { keyed_[key] = p; }
+
+ private:
+  MemoryLedger* ledger_;
+  DeviceId device_;
+  std::string owner_;
+  std::vector<Buffer> buffers_;
+  std::map<std::string, const void*> keyed_;
+  alignas(64) static inline const char kEmpty[64] = {};
+};
+
+}  // namespace seer::engine
