@@ -310,6 +310,12 @@ def gen_fixtures(out_dir):
     with open(f"{out_dir}/postprocess_cases.json", "w") as f:
         json.dump(doc, f, separators=(",", ":"))
         f.write("\n")
+    # JSONL records (default options) for the first vectors, with awkward paths.
+    paths = ["photos/0.png", "a \"quoted\" name.jpg", "dir,with,commas/ü.webp",
+             "back\\slash.JPG"] + [f"img/{i:02d}.png" for i in range(4, len(vectors))]
+    with open(f"{out_dir}/records.jsonl", "w") as f:
+        for path, v in zip(paths, vectors):
+            f.write(json.dumps(jsonl_record(path, predict(v, labels)), ensure_ascii=False) + "\n")
     print(f"{len(rows)} tags, {len(vectors)} vectors, {len(cases)} cases -> {out_dir}",
           file=sys.stderr)
 

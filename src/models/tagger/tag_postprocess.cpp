@@ -75,10 +75,17 @@ std::vector<ScoredTag> select_block(std::span<const float> probs, const TagList&
   return out;
 }
 
-void append_joined(std::string* text, const std::vector<ScoredTag>& tags) {
+void append_items(std::vector<std::string>* items, const std::vector<ScoredTag>& tags,
+                  bool escape) {
   for (const auto& t : tags) {
-    if (!text->empty()) text->append(", ");
-    text->append(t.tag);
+    std::string item;
+    item.reserve(t.tag.size() + 4);
+    for (char c : t.tag) {
+      // The Space escapes after joining; ", " holds no parenthesis, so per item is the same.
+      if (escape && (c == '(' || c == ')')) item.push_back('\\');
+      item.push_back(c);
+    }
+    items->push_back(std::move(item));
   }
 }
 
@@ -135,20 +142,16 @@ StatusOr<TagResult> postprocess_tags(std::span<const float> probs, const TagList
     }
     if (!exclude.matches(tags.entry(tags.rating_indices()[best]))) rating_tag.push_back(r.ratings[best]);
   }
-  std::string text;
-  if (options.rating_in_text == TextPlacement::kFirst) append_joined(&text, rating_tag);
-  if (options.characters_in_text == TextPlacement::kFirst) append_joined(&text, r.character);
-  append_joined(&text, r.general);
-  if (options.characters_in_text == TextPlacement::kLast) append_joined(&text, r.character);
-  if (options.rating_in_text == TextPlacement::kLast) append_joined(&text, rating_tag);
-  if (options.escape_parentheses) {
-    r.text.reserve(text.size() + 8);
-    for (char c : text) {
-      if (c == '(' || c == ')') r.text.push_back('\\');
-      r.text.push_back(c);
-    }
-  } else {
-    r.text = std::move(text);
+  const bool esc = options.escape_parentheses;
+  auto& items = r.text_tags;
+  if (options.rating_in_text == TextPlacement::kFirst) append_items(&items, rating_tag, esc);
+  if (options.characters_in_text == TextPlacement::kFirst) append_items(&items, r.character, esc);
+  append_items(&items, r.general, esc);
+  if (options.characters_in_text == TextPlacement::kLast) append_items(&items, r.character, esc);
+  if (options.rating_in_text == TextPlacement::kLast) append_items(&items, rating_tag, esc);
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) r.text.append(", ");
+    r.text.append(items[i]);
   }
   return r;
 }

@@ -63,7 +63,8 @@ struct TagResult {
   std::vector<ScoredTag> ratings;    // every rating row in CSV order (general, sensitive, ...)
   std::vector<ScoredTag> general;    // kept general tags, score descending
   std::vector<ScoredTag> character;  // kept character tags, score descending
-  std::string text;                  // the caption, as options say
+  std::vector<std::string> text_tags;  // the caption's items in order, escaped as options say
+  std::string text;                    // text_tags joined with ", "
 };
 
 // The MCut threshold of a set of probabilities (Largeron et al. 2012), as the Space computes it.
