@@ -1,0 +1,53 @@
+// Pillow's Image.resize for 8-bit RGB, reproduced bit for bit (libImaging/Resample.c,
+// ImagingResample with the default box): separable, horizontal pass first into an 8-bit
+// intermediate, per-output-pixel coefficient tables normalised to sum 1 and converted to
+// 22-bit fixed point, accumulators starting at 1 << 21, results clipped to 0..255. The filter's
+// support is scaled by max(in/out, 1), so downscaling is antialiased; upscaling works too.
+//
+//   PaddedRgb src{.pixels = rgb, .width = w, .height = h, .stride = w * 3,
+//                 .canvas_width = m, .canvas_height = m, .left = (m - w) / 2, .top = (m - h) / 2,
+//                 .fill = 255};                               // white pad to a square, virtually
+//   std::vector<uint8_t> out(448 * 448 * 3);
+//   pillow_resize_rgb(src, 448, 448, PillowFilter::kBicubic, out.data());
+//
+// The padded canvas is never materialised: rows outside the picture are the fill value, so the
+// only extra memory is the intermediate (out_width × canvas_height × 3 bytes). The result is
+// what Pillow gives for `canvas.paste(img, (left, top)); canvas.resize((W, H), filter)`.
+// Pure function of its inputs; thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace seer {
+
+enum class PillowFilter { kBilinear, kBicubic };
+
+// 8-bit RGB pixels (3 bytes a pixel) placed at (left, top) on a canvas_width × canvas_height
+// canvas of `fill`. The picture must lie inside the canvas.
+struct PaddedRgb {
+  const uint8_t* pixels = nullptr;
+  int width = 0;
+  int height = 0;
+  size_t stride = 0;  // bytes between rows
+  int canvas_width = 0;
+  int canvas_height = 0;
+  int left = 0;
+  int top = 0;
+  uint8_t fill = 255;
+};
+
+// Pillow's precomputed coefficients for one axis (precompute_coeffs + normalize_coeffs_8bpc).
+struct ResampleAxis {
+  int ksize = 0;
+  std::vector<int> bounds;  // per output: first input index, count
+  std::vector<int32_t> coeffs;  // per output: ksize fixed-point weights
+};
+ResampleAxis pillow_resample_axis(int in_size, float in0, float in1, int out_size, PillowFilter filter);
+
+// Writes out_width × out_height × 3 bytes to `out`. Sizes must be positive.
+void pillow_resize_rgb(const PaddedRgb& src, int out_width, int out_height, PillowFilter filter,
+                       uint8_t* out);
+
+}  // namespace seer
