@@ -1,0 +1,77 @@
+// Fused scaled-dot-product attention, flash-attention style: O = softmax(scale·Q·Kᵀ + bias)·V
+// without ever materialising the Sq×Sk score matrix.
+//
+//   kernels::AttentionParams p;
+//   p.batch = 8; p.heads = 12; p.q_len = p.kv_len = 785; p.head_dim = p.v_dim = 64;
+//   p.scale = 0.125f;
+//   p.set_dense();                              // Q, K, V, O as dense [B, H, S, D]
+//   SEER_ASSIGN_OR_RETURN(kernels::Attention att, kernels::Attention::create(p));   // at load
+//   att.run({.q = q, .k = k, .v = v, .out = o, .scratch = s});  // s: att.scratch_bytes()
+//
+// Each (batch, head, block of 64 queries) is one task (OpenMP, both cores): it walks K/V in
+// blocks of 64 keys, packs the block (Kᵀ so that the score micro-kernel streams 64 keys per
+// FMA row; V padded to 16 lanes), computes the 64×64 scores, keeps a running row max and sum
+// (online softmax: earlier partial outputs are rescaled by e^{m_old - m_new}) and accumulates
+// P·V into a 64×Dv fp32 tile. Per-thread scratch is ~100 KiB (L2-resident), whatever S is.
+// fp32 throughout (inputs fp32; bf16 models keep attention in fp32, which is what ONNX
+// Runtime does too). Up to two additive biases (e.g. SwinV2's relative-position bias and its
+// shifted-window mask) broadcast to [B, H, Sq, Sk] through per-dimension strides (0 =
+// broadcast). Operands may be strided views (e.g. straight out of a fused QKV projection):
+// only the last dimension must be contiguous.
+//
+// Thread-safety: run() is const and reentrant given distinct out/scratch.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "core/status.h"
+
+namespace seer::kernels {
+
+struct AttentionParams {
+  int64_t batch = 1, heads = 1, q_len = 0, kv_len = 0, head_dim = 0, v_dim = 0;
+  float scale = 1.f;
+  struct Strides {  // element strides of the batch, head and sequence dimensions
+    int64_t b = 0, h = 0, s = 0;
+  };
+  Strides q, k, v, out;
+  struct Bias {  // element strides of [B, H, Sq, Sk]; 0 broadcasts; col stride 0 or 1
+    int64_t b = 0, h = 0, row = 0, col = 0;
+  };
+  int num_biases = 0;  // 0..2
+  Bias bias[2];
+
+  // Dense [B, H, S, D] strides for q/k/v/out.
+  void set_dense();
+  // Dense strides for a bias of shape `dims` (rank <= 4, right-aligned to [B, H, Sq, Sk]).
+  static Bias dense_bias(const int64_t* dims, int rank);
+};
+
+class Attention {
+ public:
+  static StatusOr<Attention> create(const AttentionParams& params);
+  const AttentionParams& params() const { return p_; }
+  size_t scratch_bytes() const { return per_thread_bytes_ * threads_; }
+  double flops() const {
+    return 2.0 * p_.batch * p_.heads * p_.q_len * p_.kv_len * (p_.head_dim + p_.v_dim);
+  }
+
+  struct Args {
+    const float* q = nullptr;
+    const float* k = nullptr;
+    const float* v = nullptr;
+    const float* bias[2] = {nullptr, nullptr};
+    float* out = nullptr;
+    void* scratch = nullptr;
+  };
+  void run(const Args& args) const;
+
+ private:
+  AttentionParams p_;
+  size_t per_thread_bytes_ = 0;
+  int threads_ = 1;
+  int64_t dv_pad_ = 0;
+};
+
+}  // namespace seer::kernels
