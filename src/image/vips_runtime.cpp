@@ -4,7 +4,22 @@
 
 #include <mutex>
 
+#include "core/log.h"
+
 namespace seer {
+namespace {
+
+// libvips (through GLib) prints warnings about damaged-but-decodable files to stderr; a server
+// tagging a user's whole gallery should log them at debug level instead.
+void route_vips_log(const gchar* domain, GLogLevelFlags level, const gchar* message, gpointer) {
+  if (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) {
+    log::warn("{}: {}", domain ? domain : "vips", message ? message : "");
+  } else {
+    log::debug("{}: {}", domain ? domain : "vips", message ? message : "");
+  }
+}
+
+}  // namespace
 
 Status ensure_vips_started() {
   static std::once_flag once;
@@ -16,6 +31,7 @@ Status ensure_vips_started() {
     }
     // The operation cache would keep recently decoded images (and their pixel buffers) alive
     // after the caller is done with them: memory would creep with every distinct upload.
+    g_log_set_handler("VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_MASK), route_vips_log, nullptr);
     vips_cache_set_max(0);
     vips_cache_set_max_mem(0);
     vips_cache_set_max_files(0);
