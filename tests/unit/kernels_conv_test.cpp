@@ -126,6 +126,9 @@ TEST(KernelsConvTranspose, StridesOutputPaddingGroups) {
             .transposed = true, .output_pad_h = 1, .output_pad_w = 1, .has_bias = true});
   run_case({.n = 2, .c_in = 6, .h = 3, .w = 3, .c_out = 4, .kh = 2, .kw = 3, .groups = 2,
             .stride_h = 3, .stride_w = 1, .dilation_h = 1, .dilation_w = 2, .transposed = true});
+  // output_padding past the last contribution: those rows/cols hold only the bias.
+  run_case({.n = 1, .c_in = 2, .h = 3, .w = 3, .c_out = 3, .kh = 3, .kw = 3, .stride_h = 3,
+            .stride_w = 2, .transposed = true, .output_pad_h = 1, .output_pad_w = 1, .has_bias = true});
 }
 TEST(KernelsConv, RejectsBadGroups) {
   EXPECT_EQ(Conv::create({.c_in = 6, .h = 4, .w = 4, .c_out = 4, .groups = 4}).status().code(),

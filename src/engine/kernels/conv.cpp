@@ -1,5 +1,7 @@
 #include "engine/kernels/conv.h"
 
+#include <algorithm>
+
 #include "engine/kernels/dnnl_layout.h"
 #include "engine/kernels/dnnl_support.h"
 
@@ -17,6 +19,7 @@ struct Conv::Impl {
   dnnl::primitive conv;
   dnnl::primitive src_reorder, dst_reorder;  // empty when the layouts coincide
   bool reorder_src = true, reorder_dst = true;
+  int64_t extra_h = 0, extra_w = 0;  // ConvTranspose rows/cols past every contribution (bias only)
   size_t off_src = 0, off_dst = 0, off_rs = 0, off_rd = 0, total = 0;
   std::string impl;
 };
@@ -45,17 +48,26 @@ StatusOr<Conv> Conv::create(const ConvParams& p) {
   if (im->oh <= 0 || im->ow <= 0)
     return Status::invalid_argument("Conv: empty output {}x{} for input {}x{}", im->oh, im->ow, p.h,
                                     p.w);
+  // oneDNN refuses negative right padding, which ConvTranspose gets when output_padding (or an
+  // output_shape) asks for more rows than any input reaches. Those rows hold only the bias: the
+  // primitive computes the rest and run() fills the margin.
+  if (p.transposed) {
+    im->extra_h = std::max<int64_t>(0, p.output_pad_h - p.pad_bottom);
+    im->extra_w = std::max<int64_t>(0, p.output_pad_w - p.pad_right);
+  }
+  if (p.pad_top < 0 || p.pad_left < 0) return Status::unsupported("Conv: negative leading padding");
   const dt t = dnnl_type(p.precision);
-  const Dims src_dims{p.n, p.c_in, p.h, p.w}, dst_dims{p.n, p.c_out, im->oh, im->ow};
+  const Dims src_dims{p.n, p.c_in, p.h, p.w};
+  const Dims dst_dims{p.n, p.c_out, im->oh - im->extra_h, im->ow - im->extra_w};
   const int64_t g = p.groups, ocg = p.c_out / g, icg = p.c_in / g;
   Dims w_dims = g > 1 ? Dims{g, ocg, icg, p.kh, p.kw} : Dims{p.c_out, p.c_in, p.kh, p.kw};
   im->src_user = dnnl::memory::desc(src_dims, dt::f32, tag::nchw);
-  im->dst_user = dnnl::memory::desc(dst_dims, dt::f32, tag::nchw);
+  im->dst_user = dnnl::memory::desc(dst_dims, dt::f32, Dims{p.c_out * im->oh * im->ow, im->oh * im->ow, im->ow, 1});
   im->src_md = dnnl::memory::desc(src_dims, t, tag::nhwc);
   im->dst_md = dnnl::memory::desc(dst_dims, dt::f32, tag::nhwc);
   // NCHW and NHWC are the same bytes when there is one channel or one pixel.
   im->reorder_src = !(p.c_in == 1 || p.h * p.w == 1) || p.precision == Precision::kBF16;
-  im->reorder_dst = !(p.c_out == 1 || im->oh * im->ow == 1);
+  im->reorder_dst = !(p.c_out == 1 || im->oh * im->ow == 1) || im->extra_h > 0 || im->extra_w > 0;
   if (!im->reorder_src) im->src_md = im->src_user;
   if (!im->reorder_dst) im->dst_md = im->dst_user;
   if (!p.transposed)
@@ -65,8 +77,8 @@ StatusOr<Conv> Conv::create(const ConvParams& p) {
   if (p.has_bias) im->bias_md = dnnl::memory::desc({p.c_out}, dt::f32, tag::a);
   const Dims strides{p.stride_h, p.stride_w}, dil{p.dilation_h - 1, p.dilation_w - 1};
   const Dims pad_l{p.pad_top, p.pad_left};
-  const Dims pad_r{p.pad_bottom - (p.transposed ? p.output_pad_h : 0),
-                   p.pad_right - (p.transposed ? p.output_pad_w : 0)};
+  const Dims pad_r{p.pad_bottom - (p.transposed ? p.output_pad_h - im->extra_h : 0),
+                   p.pad_right - (p.transposed ? p.output_pad_w - im->extra_w : 0)};
   const dnnl::memory::desc w_any(w_dims, t, tag::any);
   const char* what = p.transposed ? "ConvTranspose" : "Conv";
 
@@ -169,6 +181,13 @@ Status Conv::run(const Args& args) const {
                                          {DNNL_ARG_BIAS, &im.bias_md, args.bias},
                                          {DNNL_ARG_DST, &im.dst_md, dst},
                                          {DNNL_ARG_SCRATCHPAD, &im.conv_scratch_md, s}}));
+  if (im.extra_h > 0 || im.extra_w > 0) {
+    const int64_t plane = im.oh * im.ow;
+    for (int64_t i = 0; i < im.p.n * im.p.c_out; ++i) {
+      const float v = args.bias ? args.bias[i % im.p.c_out] : 0.f;
+      std::fill(args.dst + i * plane, args.dst + (i + 1) * plane, v);
+    }
+  }
   if (im.reorder_dst)
     SEER_RETURN_IF_ERROR(execute(im.dst_reorder, {{DNNL_ARG_FROM, &im.dst_md, dst},
                                                   {DNNL_ARG_TO, &im.dst_user, args.dst},

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "engine/no_alloc.h"
+
 namespace seer::kernels {
 
 std::string_view to_string(Precision p) { return p == Precision::kBF16 ? "bf16" : "fp32"; }
@@ -35,6 +37,9 @@ Status execute(const dnnl::primitive& prim, std::initializer_list<ExecArg> args)
   std::array<dnnl::memory, 12> mems;
   std::array<dnnl_exec_arg_t, 12> raw{};
   if (args.size() > mems.size()) return Status::internal("execute: too many arguments");
+  // oneDNN allocates a few small handles per call (dnnl::memory wrappers, its argument map):
+  // bounded and freed before returning; the data itself lives in seer's buffers.
+  engine::AllowAllocScope allow("oneDNN execute");
   try {
     int n = 0;
     for (const ExecArg& a : args) {

@@ -68,9 +68,10 @@ SEER_KERNEL_CLONES void softmax_row(const float* x, float* y, int64_t n, bool lo
     sum += e[0];
   }
   if (log) {
-    const vf16 sub = splat(mx + std::log(sum));
-    for (i = 0; i + kLanes <= n; i += kLanes) store(y + i, load(x + i) - sub);
-    for (; i < n; ++i) y[i] = x[i] - sub[0];
+    // (x - max) - log(sum): folding max + log(sum) first would round at the scale of max.
+    const vf16 lse = splat(std::log(sum));
+    for (i = 0; i + kLanes <= n; i += kLanes) store(y + i, (load(x + i) - vm) - lse);
+    for (; i < n; ++i) y[i] = (x[i] - mx) - lse[0];
   } else {
     const vf16 inv = splat(1.f / sum);
     for (i = 0; i + kLanes <= n; i += kLanes) store(y + i, load(y + i) * inv);
@@ -96,9 +97,9 @@ SEER_KERNEL_CLONES void softmax_strided(const float* x, float* y, int64_t len, i
       alignas(64) float s[kLanes];
       store(s, sum);
       for (int l = 0; l < kLanes; ++l) s[l] = std::log(s[l] > 0 ? s[l] : 1.f);
-      vf16 sub = mx + load(s);
+      const vf16 lse = load(s);
       for (int64_t a = 0; a < len; ++a)
-        store_n(y + a * inner + j, load_n(x + a * inner + j, w) - sub, w);
+        store_n(y + a * inner + j, (load_n(x + a * inner + j, w) - mx) - lse, w);
     } else {
       vf16 inv = 1.f / (sum + (sum == splat(0.f) ? splat(1.f) : splat(0.f)));
       for (int64_t a = 0; a < len; ++a)

@@ -1,0 +1,85 @@
+// seer.Attention (engine/fused_ops.h): O = softmax(scale·Q·Kᵀ + bias)·V over [B, H, S, D],
+// created by the fusion pass from MatMul -> (Mul|Div scale) -> (Add bias) -> Softmax -> MatMul.
+// Runs the flash-style kernel (engine/kernels/attention.h): the Sq×Sk scores never exist in full.
+#include "engine/fused_ops.h"
+#include "engine/kernels/attention.h"
+#include "engine/op.h"
+
+namespace seer::engine {
+namespace {
+
+using kernels::Attention;
+using kernels::AttentionParams;
+
+class AttentionKernel final : public OpKernel {
+ public:
+  AttentionKernel(Attention att, bool has_bias) : att_(std::move(att)), has_bias_(has_bias) {}
+  Status run(RunContext& ctx) const override {
+    Attention::Args a;
+    a.q = ctx.input(0).data<float>();
+    a.k = ctx.input(1).data<float>();
+    a.v = ctx.input(2).data<float>();
+    a.bias[0] = has_bias_ ? ctx.input(3).data<float>() : nullptr;
+    a.out = ctx.output(0).data<float>();
+    a.scratch = ctx.scratch();
+    att_.run(a);
+    return Status();
+  }
+
+ private:
+  Attention att_;
+  bool has_bias_;
+};
+
+StatusOr<AttentionParams> read_params(const NodeContext& c) {
+  for (int i = 0; i < 4; ++i)
+    if (c.has_input(i) && c.input_dtype(i) != DataType::kFloat32)
+      return c.unsupported("input {} has dtype {} (only float32)", i, to_string(c.input_dtype(i)));
+  const Shape& q = c.input_shape(0);
+  const Shape& k = c.input_shape(1);
+  const Shape& v = c.input_shape(2);
+  if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4) return c.error("Q, K, V must be [B, H, S, D]");
+  if (k[0] != q[0] || v[0] != q[0] || k[1] != q[1] || v[1] != q[1] || k[3] != q[3] || v[2] != k[2])
+    return c.error("Q {} K {} V {} do not agree", q.to_string(), k.to_string(), v.to_string());
+  AttentionParams p;
+  p.batch = q[0];
+  p.heads = q[1];
+  p.q_len = q[2];
+  p.kv_len = k[2];
+  p.head_dim = q[3];
+  p.v_dim = v[3];
+  p.scale = c.node().attr_float("scale", 1.f);
+  p.set_dense();
+  if (c.has_input(3)) {
+    const Shape& b = c.input_shape(3);
+    if (b.rank() > 4) return c.error("bias rank {}", b.rank());
+    const int64_t full[4] = {p.batch, p.heads, p.q_len, p.kv_len};
+    for (int i = 0; i < b.rank(); ++i)
+      if (b[i] != 1 && b[i] != full[4 - b.rank() + i]) return c.error("bias {} does not broadcast", b.to_string());
+    p.num_biases = 1;
+    p.bias[0] = AttentionParams::dense_bias(b.begin(), b.rank());
+  }
+  return p;
+}
+
+}  // namespace
+
+SEER_REGISTER_OPS(attention) {
+  registry.add({.name = "Attention",
+                .domain = kSeerDomain,
+                .min_opset = 1,
+                .attributes = {"scale"},
+                .infer = [](InferContext& c) -> Status {
+                  SEER_ASSIGN_OR_RETURN(AttentionParams p, read_params(c));
+                  c.set_output(0, DataType::kFloat32, Shape{p.batch, p.heads, p.q_len, p.v_dim});
+                  return Status();
+                },
+                .create = [](PrepareContext& c) -> StatusOr<std::unique_ptr<OpKernel>> {
+                  SEER_ASSIGN_OR_RETURN(AttentionParams p, read_params(c));
+                  SEER_ASSIGN_OR_RETURN(Attention att, Attention::create(p));
+                  c.request_scratch(att.scratch_bytes());
+                  return std::unique_ptr<OpKernel>(new AttentionKernel(std::move(att), c.has_input(3)));
+                }});
+}
+
+}  // namespace seer::engine
