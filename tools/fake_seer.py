@@ -6,7 +6,9 @@
     FAKE_SEER_MODE=crash|nofile|shape|nan ...                                # every case fails
 
 `fake_seer.py onnx-run MODEL --input NAME=FILE.npy ... --output-dir DIR [--precision fp32|bf16]`
-forwards to tools/ort_run.js (so it needs `npm ci` in tools/), then optionally damages the outputs:
+forwards to tools/ort_run.js (so it needs `npm ci` in tools/; if ORT refuses the batch, as with a
+graph whose batch is fixed at 1, it runs image by image like seer does), then optionally damages
+the outputs:
 FAKE_SEER_PERTURB=E adds E to every element; FAKE_SEER_MODE=crash exits 1, nofile deletes the
 outputs, shape drops the last element, nan writes a NaN. Only for testing the checker: never a
 reference.
@@ -29,6 +31,36 @@ def write_f32_npy(path, shape, values):
     with open(path, "wb") as f:
         f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1"))
         f.write(struct.pack(f"<{len(values)}f", *values))
+
+
+def loop_over_batch(args, out_dir):
+    """Like seer with a graph whose batch is fixed at 1: run image by image, concatenate outputs.
+    Float32 inputs/outputs only. Returns False if that fails too."""
+    import tempfile
+    model, feeds = args[0], [a.split("=", 1) for a in args[2::2]]
+    arrays = {n: read_npy(f) for n, f in feeds}
+    batch = {shape[0] for shape, _ in arrays.values()}
+    if len(batch) != 1:
+        return False
+    (n_img,) = batch
+    outs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(n_img):
+            cmd = ["node", os.path.join(TOOLS, "ort_run.js"), model, "--output-dir", os.path.join(tmp, f"o{i}")]
+            for name, (shape, data) in arrays.items():
+                per = len(data) // n_img
+                f = os.path.join(tmp, f"in{i}_{len(cmd)}.npy")
+                write_f32_npy(f, (1,) + tuple(shape[1:]), data[i * per:(i + 1) * per])
+                cmd += ["--input", f"{name}={f}"]
+            if subprocess.run(cmd, capture_output=True).returncode != 0:
+                return False
+            for fn in os.listdir(os.path.join(tmp, f"o{i}")):
+                shape, data = read_npy(os.path.join(tmp, f"o{i}", fn))
+                prev = outs.setdefault(fn, [tuple(shape), []])
+                prev[1].extend(data)
+    for fn, (shape, data) in outs.items():
+        write_f32_npy(os.path.join(out_dir, fn), (n_img,) + shape[1:], data)
+    return True
 
 
 def main(argv):
@@ -56,7 +88,7 @@ def main(argv):
         return 1
     res = subprocess.run(["node", os.path.join(TOOLS, "ort_run.js")] + args + ["--output-dir", out_dir],
                          capture_output=True, text=True)
-    if res.returncode != 0:
+    if res.returncode != 0 and not loop_over_batch(args, out_dir):
         sys.stderr.write(res.stderr)
         return 1
     perturb = float(os.environ.get("FAKE_SEER_PERTURB", "0"))

@@ -464,6 +464,63 @@ def gen_vit_classifier_tiny(tmp):
     return manifest
 
 
+# ---------------------------------------------------------------------------------------------
+# wd14_vit_fixed_batch: the wd14_vit model exported without a dynamic axis, so the exporter bakes
+# batch 1 into every Reshape (as the v2.0 WD14 files have it, onnx-exports.md). issue 4: seer runs a
+# larger batch as a loop; the batch-3 expectation is ORT run image by image.
+
+
+def gen_fixed_batch(tmp):
+    name = "wd14_vit_fixed_batch"
+    spec = next(s for s in SPECS if s["name"] == "wd14_vit")
+    src = os.path.join(OUT_ROOT, "wd14_vit")
+    if not os.path.isfile(os.path.join(src, "input_b3.npy")):
+        raise RuntimeError("generate wd14_vit first (its inputs are shared)")
+    out_dir = os.path.join(OUT_ROOT, name)
+    if os.path.isdir(out_dir):
+        shutil.rmtree(out_dir)
+    os.makedirs(out_dir)
+    model = build_model(spec)
+    in_name, out_name, opset = spec["input_name"], spec["output_name"], 13
+    torch.onnx.export(model, (spec["make_input"](torch.Generator().manual_seed(0), 1, spec["size"]),),
+                      os.path.join(out_dir, "model_opset13.onnx"), opset_version=opset,
+                      input_names=[in_name], output_names=[out_name], do_constant_folding=True)
+    mfile = os.path.join(out_dir, "model_opset13.onnx")
+    cases = []
+    for b in BATCHES:
+        in_rel = f"../wd14_vit/input_b{b}.npy"
+        x = np.load(os.path.join(src, f"input_b{b}.npy"))
+        ys = []
+        for i in range(b):  # one image at a time: the graph only takes batch 1
+            one = os.path.join(tmp, f"fixed_{b}_{i}.npy")
+            np.save(one, x[i:i + 1])
+            ys.append(ort_run(mfile, {in_name: one}, os.path.join(tmp, f"fixed_out_{b}_{i}"))[out_name])
+        y = np.concatenate(ys).astype(np.float32)
+        exp = f"expected_opset13_b{b}_{safe_name(out_name)}.npy"
+        np.save(os.path.join(out_dir, exp), y)
+        with torch.no_grad():
+            d = float(np.abs(model(torch.from_numpy(x)).numpy() - y).max())
+        if d > 1e-4:
+            raise RuntimeError(f"{name} batch {b}: torch vs ORT differ by {d}")
+        cases.append(dict(model="model_opset13.onnx", opset=opset, batch=b, inputs={in_name: in_rel},
+                          expected={out_name: exp}, torch_vs_ort_max_abs=d,
+                          **({"loop_over_batch": True} if b > 1 else {})))
+    m = onnx.load(mfile)
+    dims = [d.dim_value or d.dim_param for d in m.graph.input[0].type.tensor_type.shape.dim]
+    manifest = dict(
+        name=name,
+        description="wd14_vit (same weights) exported with a static batch of 1: the 1 is baked into the "
+                    "Reshapes (v2.0 WD14 style). Batch 3 must run as a loop of batch 1 (issue 4); its "
+                    "expected output is ORT run image by image. Inputs are wd14_vit's.",
+        generator="tools/gen_models.py", oracle=f"onnxruntime-node {ort_version()} (CPU, 2 threads)",
+        torch=torch.__version__, seed=spec["seed"], params=sum(q.numel() for q in model.parameters()),
+        inputs=[dict(name=in_name, shape=dims[1:], dtype="float32", batch_axis=0, fixed_batch=dims[0])],
+        outputs=[dict(name=out_name, file_name=safe_name(out_name) + ".npy", kind="probability")],
+        op_types={"13": op_types(mfile)}, cases=cases)
+    write_manifest(out_dir, manifest)
+    return manifest
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", action="append", help="model name (repeatable); default: all")
@@ -471,14 +528,16 @@ def main():
     torch.set_num_threads(2)
     if not os.path.isdir(os.path.join(TOOLS, "node_modules", "onnxruntime-node")):
         sys.exit("gen_models: run `npm ci` in tools/ first (onnxruntime-node is the oracle)")
-    names = [s["name"] for s in SPECS] + ["tagger-tiny", "vit-classifier-tiny"]
+    names = [s["name"] for s in SPECS] + ["wd14_vit_fixed_batch", "tagger-tiny", "vit-classifier-tiny"]
     wanted = args.only or names
     for w in wanted:
         if w not in names:
             sys.exit(f"gen_models: unknown model {w}; known: {', '.join(names)}")
     with tempfile.TemporaryDirectory() as tmp:
         for w in wanted:
-            if w == "tagger-tiny":
+            if w == "wd14_vit_fixed_batch":
+                m = gen_fixed_batch(tmp)
+            elif w == "tagger-tiny":
                 m = gen_tagger_tiny(tmp)
             elif w == "vit-classifier-tiny":
                 m = gen_vit_classifier_tiny(tmp)
