@@ -20,25 +20,25 @@ constexpr int64_t kBlockK = 64;  // = 4 vectors of 16: the score micro-kernel's 
 constexpr int kKVecs = kBlockK / kLanes;
 
 struct Tile {  // one thread's working set, carved from scratch
-  float* kt;    // [head_dim][kBlockK]
-  float* v;     // [kBlockK][dv_pad]
+  float* kt;    // [key blocks][head_dim][kBlockK]: Kᵀ of the whole head, packed once per task
+  float* v;     // [key blocks · kBlockK][dv_pad]
   float* s;     // [kBlockQ][kBlockK]
   float* o;     // [kBlockQ][dv_pad]
   float* m;     // [kBlockQ] running max
   float* l;     // [kBlockQ] running sum
 };
 
-size_t tile_bytes(int64_t d, int64_t dv_pad) {
-  return align64(d * kBlockK * 4) + align64(kBlockK * dv_pad * 4) + align64(kBlockQ * kBlockK * 4) +
+size_t tile_bytes(int64_t d, int64_t dv_pad, int64_t kv_pad) {
+  return align64(d * kv_pad * 4) + align64(kv_pad * dv_pad * 4) + align64(kBlockQ * kBlockK * 4) +
          align64(kBlockQ * dv_pad * 4) + 2 * align64(kBlockQ * 4);
 }
 
-Tile carve(uint8_t* base, int64_t d, int64_t dv_pad) {
+Tile carve(uint8_t* base, int64_t d, int64_t dv_pad, int64_t kv_pad) {
   Tile t;
   t.kt = reinterpret_cast<float*>(base);
-  base += align64(d * kBlockK * 4);
+  base += align64(d * kv_pad * 4);
   t.v = reinterpret_cast<float*>(base);
-  base += align64(kBlockK * dv_pad * 4);
+  base += align64(kv_pad * dv_pad * 4);
   t.s = reinterpret_cast<float*>(base);
   base += align64(kBlockQ * kBlockK * 4);
   t.o = reinterpret_cast<float*>(base);
@@ -84,14 +84,40 @@ SEER_INLINE void pv_rows(const float* p, int64_t nk, const float* v, int64_t dv_
     for (int c = 0; c < nvec; ++c) store(o + r * dv_pad + c0 + c * kLanes, acc[r][c]);
 }
 
-SEER_KERNEL_CLONES void attention_task(const AttentionParams& p, int64_t dv_pad, const float* q,
-                                       const float* k, const float* v, const float* const* bias,
-                                       int64_t b, int64_t h, int64_t q0, float* out, Tile t) {
+// Packs Kᵀ (zero keys past the end) and V (zero lanes past dv) of one head.
+SEER_KERNEL_CLONES void pack_head(const AttentionParams& p, int64_t dv_pad, const float* kb,
+                                  const float* vb, Tile t) {
+  const int64_t d = p.head_dim, dv = p.v_dim;
+  const int64_t kv_pad = (p.kv_len + kBlockK - 1) / kBlockK * kBlockK;
+  for (int64_t j0 = 0; j0 < kv_pad; j0 += kBlockK) {
+    float* kt = t.kt + j0 * d;
+    for (int64_t j = 0; j < kBlockK; ++j) {
+      if (j0 + j < p.kv_len) {
+        const float* kr = kb + (j0 + j) * p.k.s;
+        for (int64_t i = 0; i < d; ++i) kt[i * kBlockK + j] = kr[i];
+      } else {
+        for (int64_t i = 0; i < d; ++i) kt[i * kBlockK + j] = 0.f;
+      }
+    }
+  }
+  for (int64_t j = 0; j < kv_pad; ++j) {
+    float* dst = t.v + j * dv_pad;
+    if (j < p.kv_len) {
+      const float* vr = vb + j * p.v.s;
+      for (int64_t c = 0; c < dv; ++c) dst[c] = vr[c];
+      for (int64_t c = dv; c < dv_pad; ++c) dst[c] = 0.f;
+    } else {
+      for (int64_t c = 0; c < dv_pad; ++c) dst[c] = 0.f;
+    }
+  }
+}
+
+SEER_KERNEL_CLONES void attention_block(const AttentionParams& p, int64_t dv_pad, const float* q,
+                                        const float* const* bias, int64_t b, int64_t h, int64_t q0,
+                                        float* out, Tile t) {
   const int64_t d = p.head_dim, dv = p.v_dim;
   const int64_t nq = std::min(kBlockQ, p.q_len - q0);
   const float* qb = q + b * p.q.b + h * p.q.h + q0 * p.q.s;
-  const float* kb = k + b * p.k.b + h * p.k.h;
-  const float* vb = v + b * p.v.b + h * p.v.h;
   for (int64_t r = 0; r < nq; ++r) {
     t.m[r] = -INFINITY;
     t.l[r] = 0.f;
@@ -99,21 +125,12 @@ SEER_KERNEL_CLONES void attention_task(const AttentionParams& p, int64_t dv_pad,
   std::fill(t.o, t.o + nq * dv_pad, 0.f);
   for (int64_t k0 = 0; k0 < p.kv_len; k0 += kBlockK) {
     const int64_t nk = std::min(kBlockK, p.kv_len - k0);
-    // Pack Kᵀ (zero columns past the end) and V (zero lanes past dv).
-    for (int64_t j = 0; j < kBlockK; ++j) {
-      const float* kr = kb + (k0 + j) * p.k.s;
-      for (int64_t i = 0; i < d; ++i) t.kt[i * kBlockK + j] = j < nk ? kr[i] : 0.f;
-    }
-    for (int64_t j = 0; j < nk; ++j) {
-      const float* vr = vb + (k0 + j) * p.v.s;
-      float* dst = t.v + j * dv_pad;
-      for (int64_t c = 0; c < dv; ++c) dst[c] = vr[c];
-      for (int64_t c = dv; c < dv_pad; ++c) dst[c] = 0.f;
-    }
+    const float* kt = t.kt + k0 * d;
+    const float* vblk = t.v + k0 * dv_pad;
     // Scores.
     int64_t r = 0;
-    for (; r + 4 <= nq; r += 4) scores_rows<4>(qb + r * p.q.s, p.q.s, t.kt, d, t.s + r * kBlockK);
-    for (; r < nq; ++r) scores_rows<1>(qb + r * p.q.s, p.q.s, t.kt, d, t.s + r * kBlockK);
+    for (; r + 4 <= nq; r += 4) scores_rows<4>(qb + r * p.q.s, p.q.s, kt, d, t.s + r * kBlockK);
+    for (; r < nq; ++r) scores_rows<1>(qb + r * p.q.s, p.q.s, kt, d, t.s + r * kBlockK);
     // Scale, biases, online softmax.
     for (r = 0; r < nq; ++r) {
       float* sr = t.s + r * kBlockK;
@@ -154,8 +171,8 @@ SEER_KERNEL_CLONES void attention_task(const AttentionParams& p, int64_t dv_pad,
       const int nvec = static_cast<int>(std::min<int64_t>(4, (dv_pad - c0) / kLanes));
       r = 0;
       for (; r + 4 <= nq; r += 4)
-        pv_rows<4>(t.s + r * kBlockK, nk, t.v, dv_pad, c0, nvec, t.o + r * dv_pad);
-      for (; r < nq; ++r) pv_rows<1>(t.s + r * kBlockK, nk, t.v, dv_pad, c0, nvec, t.o + r * dv_pad);
+        pv_rows<4>(t.s + r * kBlockK, nk, vblk, dv_pad, c0, nvec, t.o + r * dv_pad);
+      for (; r < nq; ++r) pv_rows<1>(t.s + r * kBlockK, nk, vblk, dv_pad, c0, nvec, t.o + r * dv_pad);
     }
   }
   float* ob = out + b * p.out.b + h * p.out.h + q0 * p.out.s;
@@ -198,24 +215,34 @@ StatusOr<Attention> Attention::create(const AttentionParams& p) {
   Attention a;
   a.p_ = p;
   a.dv_pad_ = (p.v_dim + kLanes - 1) / kLanes * kLanes;
-  a.per_thread_bytes_ = tile_bytes(p.head_dim, a.dv_pad_);
+  a.kv_pad_ = (p.kv_len + kBlockK - 1) / kBlockK * kBlockK;
+  a.per_thread_bytes_ = tile_bytes(p.head_dim, a.dv_pad_, a.kv_pad_);
   a.threads_ = std::max(1, omp_get_max_threads());
   return a;
 }
 
 void Attention::run(const Args& args) const {
   const int64_t qblocks = (p_.q_len + kBlockQ - 1) / kBlockQ;
-  const int64_t tasks = p_.batch * p_.heads * qblocks;
+  const int64_t heads = p_.batch * p_.heads;
+  // A task packs one head's K/V once and runs a run of its query blocks. Whole heads when
+  // there are enough of them to keep every thread busy; otherwise heads split in chunks.
+  const int64_t want_tasks = 4 * static_cast<int64_t>(threads_);
+  const int64_t chunks = std::clamp<int64_t>((want_tasks + heads - 1) / heads, 1, qblocks);
+  const int64_t per_chunk = (qblocks + chunks - 1) / chunks;
+  const int64_t tasks = heads * chunks;
   const int threads = static_cast<int>(std::min<int64_t>(threads_, tasks));
   uint8_t* scratch = static_cast<uint8_t*>(args.scratch);
 #pragma omp parallel num_threads(threads)
   {
-    const Tile tile = carve(scratch + omp_get_thread_num() * per_thread_bytes_, p_.head_dim, dv_pad_);
+    const Tile tile = carve(scratch + omp_get_thread_num() * per_thread_bytes_, p_.head_dim, dv_pad_, kv_pad_);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t task = 0; task < tasks; ++task) {
-      const int64_t qb = task % qblocks, bh = task / qblocks;
-      attention_task(p_, dv_pad_, args.q, args.k, args.v, args.bias, bh / p_.heads, bh % p_.heads,
-                     qb * kBlockQ, args.out, tile);
+      const int64_t bh = task / chunks, chunk = task % chunks;
+      const int64_t b = bh / p_.heads, h = bh % p_.heads;
+      pack_head(p_, dv_pad_, args.k + b * p_.k.b + h * p_.k.h, args.v + b * p_.v.b + h * p_.v.h, tile);
+      const int64_t qb_end = std::min(qblocks, (chunk + 1) * per_chunk);
+      for (int64_t qb = chunk * per_chunk; qb < qb_end; ++qb)
+        attention_block(p_, dv_pad_, args.q, args.bias, b, h, qb * kBlockQ, args.out, tile);
     }
   }
 }

@@ -8,11 +8,13 @@
 //   SEER_ASSIGN_OR_RETURN(kernels::Attention att, kernels::Attention::create(p));   // at load
 //   att.run({.q = q, .k = k, .v = v, .out = o, .scratch = s});  // s: att.scratch_bytes()
 //
-// Each (batch, head, block of 64 queries) is one task (OpenMP, both cores): it walks K/V in
-// blocks of 64 keys, packs the block (Kᵀ so that the score micro-kernel streams 64 keys per
-// FMA row; V padded to 16 lanes), computes the 64×64 scores, keeps a running row max and sum
-// (online softmax: earlier partial outputs are rescaled by e^{m_old - m_new}) and accumulates
-// P·V into a 64×Dv fp32 tile. Per-thread scratch is ~100 KiB (L2-resident), whatever S is.
+// A task (OpenMP, both cores) takes one (batch, head) — or a slice of its query blocks when
+// there are fewer heads than threads — packs that head's K once (as Kᵀ in blocks of 64 keys, so
+// the score micro-kernel streams 64 keys per FMA) and V (padded to 16 lanes), then for each block
+// of 64 queries walks the key blocks: 64×64 scores, a running row max and sum (online softmax:
+// earlier partial outputs are rescaled by e^{m_old - m_new}), P·V accumulated into a 64×Dv fp32
+// tile. Per-thread scratch: the packed head (2·S·D floats, ~420 KiB for ViT-B at S = 785) plus
+// ~40 KiB of tiles; the S×S scores never exist beyond one 64×64 block.
 // fp32 throughout (inputs fp32; bf16 models keep attention in fp32, which is what ONNX
 // Runtime does too). Up to two additive biases (e.g. SwinV2's relative-position bias and its
 // shifted-window mask) broadcast to [B, H, Sq, Sk] through per-dimension strides (0 =
@@ -72,6 +74,7 @@ class Attention {
   size_t per_thread_bytes_ = 0;
   int threads_ = 1;
   int64_t dv_pad_ = 0;
+  int64_t kv_pad_ = 0;
 };
 
 }  // namespace seer::kernels
