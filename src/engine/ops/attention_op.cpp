@@ -35,10 +35,15 @@ StatusOr<AttentionParams> read_params(const NodeContext& c) {
   for (int i = 0; i < 4; ++i)
     if (c.has_input(i) && c.input_dtype(i) != DataType::kFloat32)
       return c.unsupported("input {} has dtype {} (only float32)", i, to_string(c.input_dtype(i)));
-  const Shape& q = c.input_shape(0);
-  const Shape& k = c.input_shape(1);
-  const Shape& v = c.input_shape(2);
-  if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4) return c.error("Q, K, V must be [B, H, S, D]");
+  // Rank 4 [B, H, S, D], or rank 3 [B·H, S, D] (exports that merge batch and heads).
+  auto as4 = [](Shape s) {
+    if (s.rank() == 3) s.insert(0, 1);
+    return s;
+  };
+  const int rank = c.input_shape(0).rank();
+  if ((rank != 3 && rank != 4) || c.input_shape(1).rank() != rank || c.input_shape(2).rank() != rank)
+    return c.error("Q, K, V must all be [B, H, S, D] or [B·H, S, D]");
+  const Shape q = as4(c.input_shape(0)), k = as4(c.input_shape(1)), v = as4(c.input_shape(2));
   if (k[0] != q[0] || v[0] != q[0] || k[1] != q[1] || v[1] != q[1] || k[3] != q[3] || v[2] != k[2])
     return c.error("Q {} K {} V {} do not agree", q.to_string(), k.to_string(), v.to_string());
   AttentionParams p;
@@ -52,7 +57,7 @@ StatusOr<AttentionParams> read_params(const NodeContext& c) {
   p.set_dense();
   if (c.has_input(3)) {
     const Shape& b = c.input_shape(3);
-    if (b.rank() > 4) return c.error("bias rank {}", b.rank());
+    if (b.rank() > rank) return c.error("bias rank {} above {}", b.rank(), rank);
     const int64_t full[4] = {p.batch, p.heads, p.q_len, p.kv_len};
     for (int i = 0; i < b.rank(); ++i)
       if (b[i] != 1 && b[i] != full[4 - b.rank() + i]) return c.error("bias {} does not broadcast", b.to_string());
@@ -71,7 +76,9 @@ SEER_REGISTER_OPS(attention) {
                 .attributes = {"scale"},
                 .infer = [](InferContext& c) -> Status {
                   SEER_ASSIGN_OR_RETURN(AttentionParams p, read_params(c));
-                  c.set_output(0, DataType::kFloat32, Shape{p.batch, p.heads, p.q_len, p.v_dim});
+                  Shape out{p.batch, p.heads, p.q_len, p.v_dim};
+                  if (c.input_shape(0).rank() == 3) out.erase(0);
+                  c.set_output(0, DataType::kFloat32, out);
                   return Status();
                 },
                 .create = [](PrepareContext& c) -> StatusOr<std::unique_ptr<OpKernel>> {

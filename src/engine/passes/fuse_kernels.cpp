@@ -1,0 +1,210 @@
+#include "engine/passes/fuse_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/fused_ops.h"
+#include "engine/op.h"
+
+namespace seer::engine {
+namespace {
+
+struct View {
+  Graph& g;
+  std::vector<std::vector<int>> consumers;
+  std::vector<int> producer;
+  std::vector<char> is_output;
+
+  explicit View(Graph& graph) : g(graph), consumers(graph.consumers()), producer(graph.values.size(), -1),
+                                is_output(graph.values.size(), 0) {
+    for (size_t n = 0; n < g.nodes.size(); ++n)
+      if (!g.nodes[n].dead)
+        for (int v : g.nodes[n].outputs)
+          if (v != kNoValue) producer[v] = static_cast<int>(n);
+    for (int v : g.outputs) is_output[v] = 1;
+  }
+  // The single live consumer of value v, or -1 (none, several, or v is a graph output).
+  int only_consumer(int v) const {
+    if (v < 0 || is_output[v]) return -1;
+    int found = -1;
+    for (int n : consumers[v]) {
+      if (g.nodes[n].dead) continue;
+      if (found != -1) return -1;
+      found = n;
+    }
+    return found;
+  }
+  Node* node_of(int v) { return v >= 0 && producer[v] >= 0 ? &g.nodes[producer[v]] : nullptr; }
+};
+
+bool is_op(const Node* n, const char* type) { return n && !n->dead && n->domain.empty() && n->op_type == type; }
+
+// The constant float scalar (numel 1) in value v, if it is one.
+bool scalar_constant(const Graph& g, int v, float* out) {
+  if (!g.is_constant(v)) return false;
+  const Value& val = g.values[v];
+  if (val.dtype != DataType::kFloat32 || val.shape.numel() != 1) return false;
+  *out = *static_cast<const float*>(val.constant);
+  return true;
+}
+
+bool registered(const char* name, const char* domain) {
+  return OpRegistry::global().find(name, domain, 1) != nullptr;
+}
+
+}  // namespace
+
+Status fuse_matmul_bias(Graph& graph, int* count) {
+  if (!registered("FusedMatMul", kSeerDomain)) return Status();
+  View view(graph);
+  bool changed = false;
+  for (size_t i = 0; i < graph.nodes.size(); ++i) {
+    Node& mm = graph.nodes[i];
+    if (!is_op(&mm, "MatMul") || mm.num_outputs() != 1) continue;
+    const int add_id = view.only_consumer(mm.outputs[0]);
+    if (add_id < 0 || !is_op(&graph.nodes[add_id], "Add")) continue;
+    Node& add = graph.nodes[add_id];
+    const int bias = add.inputs[0] == mm.outputs[0] ? add.inputs[1] : add.inputs[0];
+    if (!graph.is_constant(bias) || graph.values[bias].dtype != DataType::kFloat32) continue;
+    const Shape& bs = graph.values[bias].shape;
+    // Only a bias along N: anything else could change the output's shape or needs the M axis.
+    if (bs.rank() > 2 || bs.numel() != (bs.rank() ? bs.dim(-1) : 1)) continue;
+    const Value& b_val = graph.values[mm.inputs[1]];
+    if (bs.rank() && b_val.shape_known && b_val.shape.rank() >= 2 && bs.dim(-1) != b_val.shape.dim(-1) && bs.dim(-1) != 1) continue;
+    if (graph.values[mm.inputs[0]].shape_known && graph.values[mm.inputs[0]].shape.rank() < 2) continue;
+    if (b_val.shape_known && b_val.shape.rank() < 2) continue;
+    std::string activation;
+    int out = add.outputs[0];
+    Node* act = nullptr;
+    const int act_id = view.only_consumer(out);
+    if (act_id >= 0) {
+      Node& a = graph.nodes[act_id];
+      if (is_op(&a, "Relu")) activation = "relu";
+      else if (is_op(&a, "Sigmoid")) activation = "sigmoid";
+      else if (is_op(&a, "Gelu")) activation = a.attr_string("approximate", "none") == "tanh" ? "gelu_tanh" : "gelu_erf";
+      if (!activation.empty()) {
+        act = &a;
+        out = a.outputs[0];
+      }
+    }
+    std::vector<int> inputs = {mm.inputs[0], mm.inputs[1], bias};
+    std::string name = mm.name + "/fused_bias";
+    mm.dead = true;
+    add.dead = true;
+    if (act) act->dead = true;
+    // add_node may reallocate `nodes`: no references are used after this line.
+    const int id = graph.add_node("FusedMatMul", kSeerDomain, 1, inputs, {out}, name);
+    if (!activation.empty()) graph.nodes[id].set_attr_string("activation", activation);
+    changed = true;
+    if (count) ++*count;
+  }
+  return changed ? graph.finalize() : Status();
+}
+
+Status fuse_attention(Graph& graph, int* count) {
+  if (!registered("Attention", kSeerDomain)) return Status();
+  View view(graph);
+  bool changed = false;
+  const size_t n_nodes = graph.nodes.size();
+  for (size_t i = 0; i < n_nodes; ++i) {
+    if (!is_op(&graph.nodes[i], "Softmax")) continue;
+    const int sm_id = static_cast<int>(i);
+    std::vector<int> chain = {sm_id};
+    {
+      const Node& sm = graph.nodes[sm_id];
+      const int64_t axis = sm.attr_int("axis", sm.opset >= 13 ? -1 : 1);
+      if (!(axis == -1 || axis == 3)) continue;
+      if (sm.opset < 13 && axis != 3) continue;
+    }
+    // Downstream: Softmax -> MatMul(P, V).
+    const int pv_id = view.only_consumer(graph.nodes[sm_id].outputs[0]);
+    if (pv_id < 0 || !is_op(&graph.nodes[pv_id], "MatMul") || graph.nodes[pv_id].inputs[0] != graph.nodes[sm_id].outputs[0]) continue;
+    chain.push_back(pv_id);
+    // Upstream: [Add bias] <- [Mul/Div scalar] <- MatMul(Q, Kᵀ).
+    float scale = 1.f;
+    int bias = kNoValue;
+    int cur = graph.nodes[sm_id].inputs[0];
+    Node* n = view.node_of(cur);
+    auto id_of = [&](const Node* node) { return static_cast<int>(node - graph.nodes.data()); };
+    // True when value v is the QK MatMul's output, directly or through a scalar Mul/Div.
+    auto from_scores = [&](int v) {
+      Node* p = view.node_of(v);
+      if (is_op(p, "Mul") || is_op(p, "Div")) {
+        float c;
+        if (scalar_constant(graph, p->inputs[1], &c)) p = view.node_of(p->inputs[0]);
+        else if (p->op_type == "Mul" && scalar_constant(graph, p->inputs[0], &c)) p = view.node_of(p->inputs[1]);
+        else return false;
+      }
+      return is_op(p, "MatMul");
+    };
+    if (is_op(n, "Add")) {
+      if (view.only_consumer(cur) < 0) continue;
+      const bool first = from_scores(n->inputs[0]);
+      if (!first && !from_scores(n->inputs[1])) continue;
+      bias = first ? n->inputs[1] : n->inputs[0];
+      cur = first ? n->inputs[0] : n->inputs[1];
+      chain.push_back(id_of(n));
+      n = view.node_of(cur);
+    }
+    if (is_op(n, "Mul") || is_op(n, "Div")) {
+      if (view.only_consumer(cur) < 0) continue;
+      float c;
+      const bool div = n->op_type == "Div";
+      if (scalar_constant(graph, n->inputs[1], &c)) {
+        cur = n->inputs[0];
+      } else if (!div && scalar_constant(graph, n->inputs[0], &c)) {
+        cur = n->inputs[1];
+      } else {
+        continue;
+      }
+      scale *= div ? 1.f / c : c;
+      chain.push_back(id_of(n));
+      n = view.node_of(cur);
+    }
+    if (!is_op(n, "MatMul") || view.only_consumer(cur) < 0) continue;
+    chain.push_back(view.producer[cur]);
+    int q = n->inputs[0];
+    int kt = n->inputs[1];
+    // Scalar Mul on Q or on Kᵀ (scaled_dot_product_attention's export) folds into the scale.
+    for (int* side : {&q, &kt}) {
+      Node* m = view.node_of(*side);
+      float c;
+      if (is_op(m, "Mul") && view.only_consumer(*side) >= 0) {
+        if (scalar_constant(graph, m->inputs[1], &c)) {
+          chain.push_back(view.producer[*side]);
+          *side = m->inputs[0];
+          scale *= c;
+        } else if (scalar_constant(graph, m->inputs[0], &c)) {
+          chain.push_back(view.producer[*side]);
+          *side = m->inputs[1];
+          scale *= c;
+        }
+      }
+    }
+    Node* tr = view.node_of(kt);
+    if (!is_op(tr, "Transpose")) continue;
+    const std::vector<int64_t> perm = tr->attr_ints("perm");
+    if (perm != std::vector<int64_t>{0, 1, 3, 2} && perm != std::vector<int64_t>{0, 2, 1}) continue;
+    bool ok = true;
+    const int k = tr->inputs[0];
+    const int v = graph.nodes[pv_id].inputs[1];
+    if (view.only_consumer(kt) >= 0) chain.push_back(view.producer[kt]);
+    for (int val : {q, k, v})
+      if (graph.values[val].dtype != DataType::kFloat32 && graph.values[val].dtype != DataType::kUndefined) ok = false;
+    if (bias != kNoValue && graph.values[bias].shape_known && graph.values[bias].shape.rank() > 4) ok = false;
+    if (!ok || !std::isfinite(scale)) continue;
+    const int out = graph.nodes[pv_id].outputs[0];
+    const std::string name = graph.nodes[pv_id].name + "/attention";
+    for (int id : chain)
+      if (id >= 0) graph.nodes[id].dead = true;
+    std::vector<int> inputs = {q, k, v};
+    if (bias != kNoValue) inputs.push_back(bias);
+    const int id = graph.add_node("Attention", kSeerDomain, 1, inputs, {out}, name);
+    graph.nodes[id].set_attr_float("scale", scale);
+    changed = true;
+    if (count) ++*count;
+  }
+  return changed ? graph.finalize() : Status();
+}
+
+}  // namespace seer::engine
