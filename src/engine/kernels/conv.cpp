@@ -4,6 +4,7 @@
 
 #include "engine/kernels/dnnl_layout.h"
 #include "engine/kernels/dnnl_support.h"
+#include "engine/no_alloc.h"
 
 namespace seer::kernels {
 
@@ -154,6 +155,8 @@ std::string Conv::impl_name() const { return impl_->impl; }
 std::string Conv::packed_layout_key() const { return layout_key(impl_->w_md); }
 
 Status Conv::pack_weights(const float* weights, void* packed) const {
+  // A load-time step (or, for dynamic conv weights, a per-run one): oneDNN builds a reorder.
+  engine::AllowAllocScope allow("weight packing");
   auto done = dnnl_call("Conv weight packing", [&] {
     dnnl::memory src(impl_->w_user, cpu_engine(), const_cast<float*>(weights));
     dnnl::memory dst(impl_->w_md, cpu_engine(), packed);

@@ -5,6 +5,7 @@
 #include "engine/kernels/bf16.h"
 #include "engine/kernels/dnnl_layout.h"
 #include "engine/kernels/dnnl_support.h"
+#include "engine/no_alloc.h"
 
 namespace seer::kernels {
 
@@ -194,6 +195,8 @@ size_t MatMul::scratch_bytes() const {
 
 Status MatMul::pack_b(const float* b, void* packed) const {
   if (!impl_->params.b_constant) return Status::internal("MatMul::pack_b: B is not constant");
+  // A load-time step (or, for dynamic conv weights, a per-run one): oneDNN builds a reorder.
+  engine::AllowAllocScope allow("weight packing");
   auto done = dnnl_call("MatMul weight packing", [&] {
     dnnl::memory src(impl_->b_user_md, cpu_engine(), const_cast<float*>(b));
     dnnl::memory dst(impl_->b_md, cpu_engine(), packed);

@@ -28,7 +28,7 @@ StatusOr<Pool> Pool::create(const PoolParams& p) {
   return pool;
 }
 
-void Pool::run(const float* x, float* y) const {
+void Pool::run(const float* x, float* y, int64_t* indices) const {
   const PoolParams& p = p_;
   const int64_t planes = p.n * p.c, oh = oh_, ow = ow_;
   const bool is_max = p.kind == PoolParams::Kind::kMax;
@@ -42,6 +42,7 @@ void Pool::run(const float* x, float* y) const {
         const int64_t w0 = j * p.stride_w - p.pad_left;
         if (is_max) {
           float m = -std::numeric_limits<float>::infinity();
+          int64_t at = -1;
           for (int64_t u = 0; u < p.kh; ++u) {
             const int64_t hi = h0 + u * p.dilation_h;
             if (hi < 0 || hi >= p.h) continue;
@@ -49,10 +50,17 @@ void Pool::run(const float* x, float* y) const {
               const int64_t wi = w0 + v * p.dilation_w;
               if (wi < 0 || wi >= p.w) continue;
               const float e = xp[hi * p.w + wi];
-              m = (e > m || e != e) ? e : m;  // NaN propagates as in ONNX Runtime
+              if (e > m || (e != e && m == m) || at < 0) {  // NaN propagates as in ONNX Runtime
+                m = e;
+                at = hi * p.w + wi;
+              }
             }
           }
           yp[i * ow + j] = m;
+          if (indices) {
+            const int64_t local = p.indices_column_major ? (at % p.w) * p.h + at / p.w : at;
+            indices[plane * oh * ow + i * ow + j] = plane * p.h * p.w + local;
+          }
         } else {
           // ONNX Runtime's divisor: the window clipped to the padded input (include_pad) or to
           // the input itself (exclude).

@@ -27,6 +27,7 @@ struct PoolParams {
   int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   bool ceil_mode = false;
   bool count_include_pad = false;
+  bool indices_column_major = false;  // MaxPool Indices with storage_order 1: ((n·C + c)·W + w)·H + h
 };
 
 class Pool {
@@ -34,7 +35,9 @@ class Pool {
   static StatusOr<Pool> create(const PoolParams& params);
   std::vector<int64_t> output_dims() const { return {p_.n, p_.c, oh_, ow_}; }
   const PoolParams& params() const { return p_; }
-  void run(const float* x, float* y) const;
+  // `indices` (MaxPool only, optional): the argmax of each window as a flat index into x
+  // (((n·C + c)·H + h)·W + w), ONNX's Indices output with storage_order 0.
+  void run(const float* x, float* y, int64_t* indices = nullptr) const;
 
  private:
   PoolParams p_;

@@ -1,5 +1,5 @@
-// MaxPool and AveragePool (ai.onnx), 1-D and 2-D NCHW, on engine/kernels/pool.h. MaxPool's
-// optional Indices output and AveragePool dilations (opset 19) are Unsupported.
+// MaxPool (with its optional Indices output) and AveragePool (ai.onnx), 1-D and 2-D NCHW, on
+// engine/kernels/pool.h. 3-D pooling and AveragePool dilations (opset 19) are Unsupported.
 #include "engine/kernels/pool.h"
 #include "engine/op.h"
 
@@ -14,8 +14,6 @@ StatusOr<PoolParams> read_params(const NodeContext& c, PoolParams::Kind kind) {
   if (c.input_dtype(0) != DataType::kFloat32) return c.unsupported("dtype {} (only float32)", to_string(c.input_dtype(0)));
   const Shape& x = c.input_shape(0);
   if (x.rank() != 3 && x.rank() != 4) return c.unsupported("{}-D pooling (only 1-D and 2-D)", x.rank() - 2);
-  if (kind == PoolParams::Kind::kMax && c.has_output(1)) return c.unsupported("the Indices output");
-  if (node.attr_int("storage_order", 0) != 0) return c.unsupported("storage_order 1");
   const int nsp = x.rank() - 2, off = 2 - nsp;
   int64_t in[2] = {1, 1}, k[2] = {1, 1}, st[2] = {1, 1}, dil[2] = {1, 1}, pads[4] = {0, 0, 0, 0};
   for (int i = 0; i < nsp; ++i) in[off + i] = x[2 + i];
@@ -66,6 +64,7 @@ StatusOr<PoolParams> read_params(const NodeContext& c, PoolParams::Kind kind) {
   p.pad_right = pads[3];
   p.ceil_mode = ceil_mode;
   p.count_include_pad = node.attr_int("count_include_pad", 0) != 0;
+  p.indices_column_major = node.attr_int("storage_order", 0) != 0;
   return p;
 }
 
@@ -73,7 +72,8 @@ class PoolKernel final : public OpKernel {
  public:
   explicit PoolKernel(Pool pool) : pool_(pool) {}
   Status run(RunContext& ctx) const override {
-    pool_.run(ctx.input(0).data<float>(), ctx.output(0).data<float>());
+    int64_t* indices = ctx.num_outputs() > 1 && ctx.output(1).ptr ? ctx.output(1).data<int64_t>() : nullptr;
+    pool_.run(ctx.input(0).data<float>(), ctx.output(0).data<float>(), indices);
     return Status();
   }
 
@@ -94,6 +94,7 @@ OpDef make_def(const char* name, PoolParams::Kind kind, std::vector<std::string>
             if (c.input_shape(0).rank() == 4) out.push_back(od[2]);
             out.push_back(od[3]);
             c.set_output(0, DataType::kFloat32, out);
+            if (kind == PoolParams::Kind::kMax && c.has_output(1)) c.set_output(1, DataType::kInt64, out);
             return Status();
           },
           .create = [kind](PrepareContext& c) -> StatusOr<std::unique_ptr<OpKernel>> {
