@@ -16,7 +16,12 @@ What it does:
    PNG (lossless), and records nsfwjs's probabilities for all three models, both on the PNG pixels
    and on the full-size decode (expected.json).
 4. Pillow reads every PNG back and checks it holds exactly the pixels node hashed.
-5. manifest.json lists everything.
+5. weights_digest.js records the sha256 of every weight as tfjs dequantises it
+   (weights_sha256.json), and numpy recomputes them with float32(double(q) * scale + min) from
+   the .bin shards: the formula FORMAT.md gives the C++ importer, checked against tfjs.
+6. activations.js summarises every layer's / node's output on one fixture (activations.json),
+   to locate the first diverging layer when the importer's final outputs are off.
+7. manifest.json lists everything.
 
 Only the small resized PNGs, expected.json and manifest.json are committed, never the packages.
 """
@@ -88,6 +93,26 @@ def package_version(pkg):
         return None
 
 
+def check_dequantisation(models_dir, digest):
+    import numpy as np
+    for name, weights in digest.items():
+        j = json.load(open(os.path.join(models_dir, name, 'model.json')))
+        for g in j['weightsManifest']:
+            buf = b''.join(open(os.path.join(models_dir, name, p), 'rb').read() for p in g['paths'])
+            off = 0
+            for w in g['weights']:
+                n = int(np.prod(w['shape'], dtype=np.int64))
+                q = w['quantization']
+                if q['dtype'] != 'uint8':
+                    sys.exit(f'{name}/{w["name"]}: {q["dtype"]} quantisation not expected')
+                v = np.frombuffer(buf, np.uint8, n, off).astype(np.float64) * q['scale'] + q['min']
+                off += n
+                if sha256(v.astype('<f4').tobytes()) != weights[w['name']]['sha256']:
+                    sys.exit(f'{name}/{w["name"]}: numpy dequantisation differs from tfjs')
+            if off != len(buf):
+                sys.exit(f'{name}: shards hold {len(buf)} bytes, manifest uses {off}')
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--out', default=os.path.join(ROOT, 'tests', 'fixtures', 'nsfw'))
@@ -153,6 +178,18 @@ def main():
                 p['fixtures'][str(s)] = {'file': rel, 'rgb_sha256': got,
                                          'png_bytes': os.path.getsize(os.path.join(out, rel))}
 
+        digest = subprocess.run(['node', os.path.join(HERE, 'weights_digest.js'),
+                                 os.path.join(models_dir, 'nsfwjs')], check=True,
+                                stdout=subprocess.PIPE).stdout
+        check_dequantisation(os.path.join(models_dir, 'nsfwjs'), json.loads(digest))
+        with open(os.path.join(out, 'weights_sha256.json'), 'wb') as f:
+            f.write(digest)
+
+        acts = subprocess.run(['node', os.path.join(HERE, 'activations.js'), '--fixtures', out],
+                              check=True, stdout=subprocess.PIPE).stdout
+        with open(os.path.join(out, 'activations.json'), 'wb') as f:
+            f.write(acts)
+
         manifest = {
             'generator': 'tools/nsfwjs/make_fixtures.py',
             'decoder': f'Pillow {PIL.__version__}: Image.open(path).convert("RGB"), HWC row-major '
@@ -162,6 +199,8 @@ def main():
                               'clamped to 0..255, S = 224 (MobileNetV2, MobileNetV2Mid) or 299 '
                               '(InceptionV3); rgb_sha256 is the sha256 of the decoded S*S*3 bytes.',
             'expected': 'expected.json: nsfwjs 4.4.0 probabilities per model and photo',
+            'weights': 'weights_sha256.json: sha256 of every dequantised float32 weight (tfjs)',
+            'activations': 'activations.json: per-layer output summaries on one fixture',
             'photos': photos,
         }
         with open(os.path.join(out, 'manifest.json'), 'w') as f:
