@@ -7,6 +7,8 @@
 #include <climits>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <map>
 
 #include "core/log.h"
@@ -147,10 +149,11 @@ class Importer {
 
   Status run(const onnx::ModelProto& model, const std::vector<RawSpan>& raws, Graph* g);
 
- private:
-  StatusOr<Shape> dims_of(const onnx::TensorProto& t);
   Status tensor_bytes(const onnx::TensorProto& t, const RawSpan* raw, DataType* dtype, Shape* shape,
                       const void** data);
+
+ private:
+  StatusOr<Shape> dims_of(const onnx::TensorProto& t);
   Status convert_attr(const onnx::AttributeProto& a, Attribute* out);
   int value_id(Graph& g, const std::string& name);
   void apply_type(Value& v, const onnx::TypeProto& type);
@@ -474,6 +477,26 @@ StatusOr<ImportedGraph> import_onnx(const std::string& path, const ImportOptions
   std::string dir = std::filesystem::path(path).parent_path().string();
   Importer importer(options, dir.empty() ? "." : dir, base, *out.weights);
   SEER_RETURN_IF_ERROR(importer.run(model, raws, &out.graph).with_context(path));
+  return out;
+}
+
+StatusOr<NpyArray> read_tensor_proto(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return Status::not_found("cannot open '{}'", path);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  onnx::TensorProto t;
+  if (!t.ParseFromString(ss.str())) return Status::invalid_argument("'{}' is not a TensorProto", path);
+  MemoryLedger ledger;
+  WeightStore store(ledger, DeviceId{}, "tensor_proto");
+  ImportOptions opt;
+  opt.ledger = &ledger;
+  Importer importer(opt, ".", nullptr, store);
+  NpyArray out;
+  const void* p = nullptr;
+  SEER_RETURN_IF_ERROR(importer.tensor_bytes(t, nullptr, &out.dtype, &out.shape, &p));
+  const uint8_t* b = static_cast<const uint8_t*>(p);
+  out.data.assign(b, b + byte_size(out.dtype, out.shape));
   return out;
 }
 

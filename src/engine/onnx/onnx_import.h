@@ -20,6 +20,7 @@
 
 #include "core/status.h"
 #include "engine/graph.h"
+#include "engine/npy.h"
 #include "engine/weight_store.h"
 #include "memory/ledger.h"
 
@@ -39,6 +40,9 @@ struct ImportedGraph {
 };
 
 StatusOr<ImportedGraph> import_onnx(const std::string& path, const ImportOptions& options);
+
+// A TensorProto file (the ONNX backend tests' input_0.pb) as an owned host array.
+StatusOr<NpyArray> read_tensor_proto(const std::string& path);
 // Same from bytes already in memory (tests); the weights are copied into ledger buffers.
 StatusOr<ImportedGraph> import_onnx_bytes(const void* data, size_t size, const ImportOptions& options,
                                           const std::string& base_dir = ".");
