@@ -126,7 +126,22 @@ def main():
     save("rgba.tiff", Image.fromarray(a, "RGBA"))
     save("rgb24.bmp", rgb(101, 67, 25))
 
-    # Fuzz seeds and corrupt inputs are derived in the tests from these files.
+    # Seeds for the decode fuzzer (tests/fuzz/corpus/image_decode): small files of every format.
+    corpus = os.path.join(OUT, "..", "..", "fuzz", "corpus", "image_decode")
+    os.makedirs(corpus, exist_ok=True)
+    for f in os.listdir(corpus):
+        os.remove(os.path.join(corpus, f))
+    import shutil
+    for name in ["tiny_1x1.png", "tiny_3x5.png", "orient_6.jpg", "orient_3.jpg", "orient_6.webp",
+                 "gray_1bit.png", "gray_alpha.png", "palette_trns.png", "palette_alpha.png",
+                 "gray16.png", "cmyk.jpg"]:
+        shutil.copy(os.path.join(OUT, name), corpus)
+    small = Image.fromarray(asym(12, 8))
+    small.save(os.path.join(corpus, "seed.bmp"))
+    small.quantize(16).save(os.path.join(corpus, "seed.gif"), transparency=3)
+    small.save(os.path.join(corpus, "seed.tiff"), compression="tiff_lzw")
+    Image.fromarray(photo(12, 8, 4, 30), "RGBA").save(os.path.join(corpus, "seed_alpha.webp"), lossless=True)
+    small.save(os.path.join(corpus, "seed_progressive.jpg"), progressive=True, quality=70)
 
     # nsfwjs reference: tf.image.resizeBilinear(x / 255, [S, S], alignCorners=true), RGB, with
     # torch's align_corners=True bilinear (same formula, float32 arithmetic) as the independent

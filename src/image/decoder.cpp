@@ -231,24 +231,51 @@ void place_row(const uint8_t* row, int y, int src_w, int src_h, int orientation,
   }
 }
 
-StatusOr<DecodedImage> decode_opened(const Source& src, Opened opened, const DecodeOptions& opt,
-                                     MemoryLedger& ledger) {
-  const int shrink = opt.shrink_on_load;
+// Reopens with shrink-on-load when asked and possible; returns the effective shrink.
+StatusOr<int> apply_shrink(const Source& src, Opened& opened, int shrink) {
   if (shrink != 1 && shrink != 2 && shrink != 4 && shrink != 8) {
     return Status::invalid_argument("shrink_on_load must be 1, 2, 4 or 8, not {}", shrink);
   }
+  if (shrink == 1 || (opened.format != "jpeg" && opened.format != "webp")) return 1;
+  opened.image.reset();
+  SEER_ASSIGN_OR_RETURN(opened.image, open_image(src, opened.format, shrink));
+  return shrink;
+}
+
+// Pulls the rows top to bottom in strips, converted to RGB/RGBA; calls fn(y, row).
+template <typename Fn>
+Status for_each_source_row(const Source& src, VipsImage* im, const RowLayout& layout,
+                           std::string_view format, Fn&& fn) {
+  const int w = vips_image_get_width(im);
+  const int h = vips_image_get_height(im);
+  VipsRegionPtr region(vips_region_new(im));
+  if (!region) return vips_failure(StatusCode::kInternal, "libvips region");
+  std::vector<uint8_t> row(static_cast<size_t>(w) * layout.out_channels);
+  constexpr int kStrip = 16;
+  for (int y0 = 0; y0 < h; y0 += kStrip) {
+    VipsRect rect{0, y0, w, std::min(kStrip, h - y0)};
+    if (vips_region_prepare(region.get(), &rect) != 0) {
+      return vips_failure(StatusCode::kInvalidArgument,
+                          fmt::format("{}: corrupt or truncated {} data", src.describe(), format));
+    }
+    for (int y = y0; y < y0 + rect.height; ++y) {
+      const auto* in = reinterpret_cast<const uint8_t*>(VIPS_REGION_ADDR(region.get(), 0, y));
+      convert_row(layout, in, w, row.data());
+      fn(y, row.data());
+    }
+  }
+  return Status::ok_status();
+}
+
+StatusOr<DecodedImage> decode_opened(const Source& src, Opened opened, const DecodeOptions& opt,
+                                     MemoryLedger& ledger) {
   DecodedImage out;
   out.format = opened.format;
   out.source_width = opened.width;
   out.source_height = opened.height;
   out.orientation = opened.orientation;
-  VipsImagePtr image = std::move(opened.image);
-  if (shrink > 1 && (opened.format == "jpeg" || opened.format == "webp")) {
-    image.reset();
-    SEER_ASSIGN_OR_RETURN(image, open_image(src, opened.format, shrink));
-    out.shrink = shrink;
-  }
-  VipsImage* im = image.get();
+  SEER_ASSIGN_OR_RETURN(out.shrink, apply_shrink(src, opened, opt.shrink_on_load));
+  VipsImage* im = opened.image.get();
   const int w = vips_image_get_width(im);
   const int h = vips_image_get_height(im);
   SEER_ASSIGN_OR_RETURN(RowLayout layout, row_layout(im, src.describe()));
@@ -259,23 +286,47 @@ StatusOr<DecodedImage> decode_opened(const Source& src, Opened opened, const Dec
   out.channels = layout.out_channels;
   SEER_ASSIGN_OR_RETURN(out.pixels, ledger.allocate(DeviceId{}, opt.owner, MemoryTag::kDecode,
                                                     out.row_bytes() * static_cast<size_t>(out.height)));
-  VipsRegionPtr region(vips_region_new(im));
-  if (!region) return vips_failure(StatusCode::kInternal, "libvips region");
-  std::vector<uint8_t> row(static_cast<size_t>(w) * layout.out_channels);
-  constexpr int kStrip = 16;
-  for (int y0 = 0; y0 < h; y0 += kStrip) {
-    VipsRect rect{0, y0, w, std::min(kStrip, h - y0)};
-    if (vips_region_prepare(region.get(), &rect) != 0) {
-      return vips_failure(StatusCode::kInvalidArgument,
-                          fmt::format("{}: corrupt or truncated {} data", src.describe(), out.format));
-    }
-    for (int y = y0; y < y0 + rect.height; ++y) {
-      const auto* in = reinterpret_cast<const uint8_t*>(VIPS_REGION_ADDR(region.get(), 0, y));
-      convert_row(layout, in, w, row.data());
-      place_row(row.data(), y, w, h, orientation, layout.out_channels, out);
-    }
-  }
+  SEER_RETURN_IF_ERROR(for_each_source_row(src, im, layout, out.format, [&](int y, const uint8_t* row) {
+    place_row(row, y, w, h, orientation, layout.out_channels, out);
+  }));
   return out;
+}
+
+Status stream_opened(const Source& src, Opened opened, const DecodeOptions& opt,
+                     MemoryLedger& ledger, const RowBeginFn& on_begin, const RowFn& on_row) {
+  const int orientation = opt.apply_orientation ? opened.orientation : 1;
+  if (orientation >= 5) {  // transposed: every source row feeds every upright row
+    SEER_ASSIGN_OR_RETURN(DecodedImage img, decode_opened(src, std::move(opened), opt, ledger));
+    SEER_RETURN_IF_ERROR(on_begin({img.format, img.width, img.height, img.channels, img.source_width,
+                                   img.source_height, img.orientation, img.shrink}));
+    for (int y = 0; y < img.height; ++y) on_row(y, img.row(y));
+    return Status::ok_status();
+  }
+  RowStreamInfo info;
+  info.format = opened.format;
+  info.source_width = opened.width;
+  info.source_height = opened.height;
+  info.orientation = opened.orientation;
+  SEER_ASSIGN_OR_RETURN(info.shrink, apply_shrink(src, opened, opt.shrink_on_load));
+  VipsImage* im = opened.image.get();
+  SEER_ASSIGN_OR_RETURN(RowLayout layout, row_layout(im, src.describe()));
+  info.width = vips_image_get_width(im);
+  info.height = vips_image_get_height(im);
+  info.channels = layout.out_channels;
+  SEER_RETURN_IF_ERROR(on_begin(info));
+  const bool mirror = orientation == 2 || orientation == 3;
+  const bool flip = orientation == 3 || orientation == 4;
+  const int ch = info.channels;
+  std::vector<uint8_t> mirrored(mirror ? static_cast<size_t>(info.width) * ch : 0);
+  return for_each_source_row(src, im, layout, info.format, [&](int y, const uint8_t* row) {
+    if (mirror) {
+      for (int x = 0; x < info.width; ++x) {
+        std::memcpy(&mirrored[static_cast<size_t>(info.width - 1 - x) * ch], row + static_cast<size_t>(x) * ch, ch);
+      }
+      row = mirrored.data();
+    }
+    on_row(flip ? info.height - 1 - y : y, row);
+  });
 }
 
 ImageHeader to_header(const Opened& o) { return {o.format, o.width, o.height, o.orientation}; }
@@ -346,6 +397,21 @@ StatusOr<DecodedImage> decode_image(std::span<const uint8_t> bytes, const Decode
   SEER_ASSIGN_OR_RETURN(Opened o, open_checked(src, bytes.first(std::min<size_t>(bytes.size(), 64)),
                                                bytes.size(), options.limits));
   return decode_opened(src, std::move(o), options, ledger);
+}
+
+Status decode_image_rows(std::span<const uint8_t> bytes, const DecodeOptions& options,
+                         MemoryLedger& ledger, const RowBeginFn& on_begin, const RowFn& on_row) {
+  Source src{bytes, nullptr};
+  SEER_ASSIGN_OR_RETURN(Opened o, open_checked(src, bytes.first(std::min<size_t>(bytes.size(), 64)),
+                                               bytes.size(), options.limits));
+  return stream_opened(src, std::move(o), options, ledger, on_begin, on_row);
+}
+
+Status decode_image_rows_file(const std::string& path, const DecodeOptions& options,
+                              MemoryLedger& ledger, const RowBeginFn& on_begin, const RowFn& on_row) {
+  SEER_ASSIGN_OR_RETURN(Opened o, open_file_checked(path, options.limits));
+  Source src{{}, &path};
+  return stream_opened(src, std::move(o), options, ledger, on_begin, on_row);
 }
 
 StatusOr<DecodedImage> decode_image_file(const std::string& path, const DecodeOptions& options,

@@ -16,7 +16,10 @@
 // for 16-bit RGB PNGs — Pillow clips 16-bit *gray* to 0..255 instead, which seer does not copy).
 //
 // Errors: PayloadTooLarge (bytes, pixels, width, height over DecodeLimits, naming limit and
-// value), Unsupported (format or sample layout), InvalidArgument (truncated or corrupt data),
+// value), Unsupported (format or sample layout), InvalidArgument (truncated or corrupt data:
+// libvips runs with fail_on = error, so a file cut short or a broken header, table or zlib
+// stream fails; damage that libjpeg itself conceals with a warning, such as a corrupt entropy
+// segment, decodes as it does in Pillow),
 // ResourceExhausted (the ledger's budget refuses the pixel buffer), NotFound (file).
 //
 // Thread-safe: any number of threads may decode at once (libvips is started once, its operation
@@ -24,6 +27,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -48,6 +52,28 @@ StatusOr<DecodedImage> decode_image(std::span<const uint8_t> bytes, const Decode
                                     MemoryLedger& ledger);
 StatusOr<DecodedImage> decode_image_file(const std::string& path, const DecodeOptions& options,
                                          MemoryLedger& ledger);
+
+// Streaming decode: the upright rows handed to `on_row` one at a time, so the photo never
+// exists in memory as a whole. For orientations 1–4 only libvips's few strips and one row are
+// alive (rows arrive top to bottom, or bottom to top for 3 and 4); orientations 5–8 transpose,
+// which needs every row first, so those decode into a ledger buffer (tag decode) and replay it.
+// `on_begin` sees the upright geometry before any row and may refuse (its Status is returned).
+struct RowStreamInfo {
+  std::string format;
+  int width = 0;     // upright
+  int height = 0;
+  int channels = 0;  // 3 or 4, as DecodedImage
+  int source_width = 0;
+  int source_height = 0;
+  int orientation = 1;
+  int shrink = 1;
+};
+using RowBeginFn = std::function<Status(const RowStreamInfo&)>;
+using RowFn = std::function<void(int y, const uint8_t* row)>;  // width * channels bytes
+Status decode_image_rows(std::span<const uint8_t> bytes, const DecodeOptions& options,
+                         MemoryLedger& ledger, const RowBeginFn& on_begin, const RowFn& on_row);
+Status decode_image_rows_file(const std::string& path, const DecodeOptions& options,
+                              MemoryLedger& ledger, const RowBeginFn& on_begin, const RowFn& on_row);
 
 // Header only: format and stored size (no pixels decoded), after the byte and format checks but
 // before the pixel limits, so callers can pick a shrink factor. Same errors as decode_image.

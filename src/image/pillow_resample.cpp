@@ -97,75 +97,89 @@ void horizontal_row(const uint8_t* in, const ResampleAxis& ax, int out_w, uint8_
 
 }  // namespace
 
-void pillow_resize_rgb(const PaddedRgb& src, int out_width, int out_height, PillowFilter filter,
-                       uint8_t* out) {
-  assert(src.left >= 0 && src.top >= 0 && src.left + src.width <= src.canvas_width &&
-         src.top + src.height <= src.canvas_height);
-  const int cw = src.canvas_width;
-  const int ch = src.canvas_height;
+PillowResizer::PillowResizer(const PaddedRgb& geometry, int out_width, int out_height,
+                             PillowFilter filter)
+    : geo_(geometry), out_w_(out_width), out_h_(out_height) {
+  assert(geo_.left >= 0 && geo_.top >= 0 && geo_.left + geo_.width <= geo_.canvas_width &&
+         geo_.top + geo_.height <= geo_.canvas_height);
+  const int cw = geo_.canvas_width;
+  const int ch = geo_.canvas_height;
   // Pillow skips a pass whose axis keeps its size (need_horizontal / need_vertical).
-  const bool need_h = out_width != cw;
-  const bool need_v = out_height != ch;
+  need_h_ = out_w_ != cw;
+  need_v_ = out_h_ != ch;
+  mid_w_ = need_h_ ? out_w_ : cw;
+  y_first_ = 0;
+  y_last_ = ch;
+  if (need_v_) {
+    vert_ = pillow_resample_axis(ch, 0.f, static_cast<float>(ch), out_h_, filter);
+    y_first_ = vert_.bounds[0];
+    y_last_ = vert_.bounds[(out_h_ - 1) * 2] + vert_.bounds[(out_h_ - 1) * 2 + 1];
+  }
   const size_t canvas_row = static_cast<size_t>(cw) * 3;
-  std::vector<uint8_t> fill_row(canvas_row, src.fill);
-  std::vector<uint8_t> scratch(canvas_row, src.fill);
-  auto canvas_row_at = [&](int y) -> const uint8_t* {
-    if (y < src.top || y >= src.top + src.height) return fill_row.data();
-    const uint8_t* p = src.pixels + src.stride * static_cast<size_t>(y - src.top);
-    if (src.left == 0 && src.width == cw) return p;
-    std::memcpy(scratch.data() + static_cast<size_t>(src.left) * 3, p, static_cast<size_t>(src.width) * 3);
-    return scratch.data();
-  };
+  scratch_.assign(canvas_row, geo_.fill);
+  if (need_h_) horiz_ = pillow_resample_axis(cw, 0.f, static_cast<float>(cw), out_w_, filter);
+  // Every intermediate row starts as the fill row's result; picture rows overwrite theirs.
+  const size_t mid_row = static_cast<size_t>(mid_w_) * 3;
+  std::vector<uint8_t> fill_result(mid_row, geo_.fill);
+  if (need_h_) {
+    std::vector<uint8_t> fill_row(canvas_row, geo_.fill);
+    horizontal_row(fill_row.data(), horiz_, out_w_, fill_result.data());
+  }
+  mid_.resize(mid_row * static_cast<size_t>(y_last_ - y_first_));
+  for (int y = y_first_; y < y_last_; ++y) {
+    std::memcpy(mid_.data() + mid_row * (y - y_first_), fill_result.data(), mid_row);
+  }
+}
 
-  const int mid_w = need_h ? out_width : cw;
-  const size_t mid_row = static_cast<size_t>(mid_w) * 3;
-  ResampleAxis vert;
-  int y_first = 0, y_last = ch;
-  if (need_v) {
-    vert = pillow_resample_axis(ch, 0.f, static_cast<float>(ch), out_height, filter);
-    y_first = vert.bounds[0];
-    y_last = vert.bounds[(out_height - 1) * 2] + vert.bounds[(out_height - 1) * 2 + 1];
+void PillowResizer::push_picture_row(int picture_y, const uint8_t* rgb) {
+  const int y = geo_.top + picture_y;
+  if (y < y_first_ || y >= y_last_) return;  // no output pixel reads this row
+  const uint8_t* row = rgb;
+  if (geo_.left != 0 || geo_.width != geo_.canvas_width) {
+    std::memcpy(scratch_.data() + static_cast<size_t>(geo_.left) * 3, rgb,
+                static_cast<size_t>(geo_.width) * 3);
+    row = scratch_.data();
   }
-  // Horizontal pass over the rows the vertical pass reads; the fill rows all give one result.
-  std::vector<uint8_t> mid(mid_row * static_cast<size_t>(y_last - y_first));
-  if (need_h) {
-    const ResampleAxis horiz = pillow_resample_axis(cw, 0.f, static_cast<float>(cw), out_width, filter);
-    std::vector<uint8_t> fill_result(mid_row);
-    horizontal_row(fill_row.data(), horiz, out_width, fill_result.data());
-    for (int y = y_first; y < y_last; ++y) {
-      uint8_t* dst = mid.data() + mid_row * (y - y_first);
-      const uint8_t* row = canvas_row_at(y);
-      if (row == fill_row.data()) {
-        std::memcpy(dst, fill_result.data(), mid_row);
-      } else {
-        horizontal_row(row, horiz, out_width, dst);
-      }
-    }
+  const size_t mid_row = static_cast<size_t>(mid_w_) * 3;
+  uint8_t* dst = mid_.data() + mid_row * (y - y_first_);
+  if (need_h_) {
+    horizontal_row(row, horiz_, out_w_, dst);
   } else {
-    for (int y = y_first; y < y_last; ++y) {
-      std::memcpy(mid.data() + mid_row * (y - y_first), canvas_row_at(y), mid_row);
-    }
+    std::memcpy(dst, row, mid_row);
   }
-  if (!need_v) {
-    std::memcpy(out, mid.data(), mid_row * static_cast<size_t>(out_height));
+}
+
+void PillowResizer::finish(uint8_t* out) {
+  const size_t mid_row = static_cast<size_t>(mid_w_) * 3;
+  if (!need_v_) {
+    std::memcpy(out, mid_.data(), mid_row * static_cast<size_t>(out_h_));
     return;
   }
   // Vertical pass: the same sums as Pillow's (integer addition is exact in any order), taken
   // row by row so the reads are contiguous.
   std::vector<int32_t> acc(mid_row);
-  for (int yy = 0; yy < out_height; ++yy) {
-    const int ymin = vert.bounds[yy * 2] - y_first;
-    const int ymax = vert.bounds[yy * 2 + 1];
-    const int32_t* k = &vert.coeffs[static_cast<size_t>(yy) * vert.ksize];
+  for (int yy = 0; yy < out_h_; ++yy) {
+    const int ymin = vert_.bounds[yy * 2] - y_first_;
+    const int ymax = vert_.bounds[yy * 2 + 1];
+    const int32_t* k = &vert_.coeffs[static_cast<size_t>(yy) * vert_.ksize];
     std::fill(acc.begin(), acc.end(), 1 << (kPrecisionBits - 1));
     for (int y = 0; y < ymax; ++y) {
-      const uint8_t* row = mid.data() + mid_row * static_cast<size_t>(y + ymin);
+      const uint8_t* row = mid_.data() + mid_row * static_cast<size_t>(y + ymin);
       const int32_t w = k[y];
       for (size_t i = 0; i < mid_row; ++i) acc[i] += row[i] * w;
     }
     uint8_t* dst = out + mid_row * static_cast<size_t>(yy);
     for (size_t i = 0; i < mid_row; ++i) dst[i] = clip8(acc[i]);
   }
+}
+
+void pillow_resize_rgb(const PaddedRgb& src, int out_width, int out_height, PillowFilter filter,
+                       uint8_t* out) {
+  PillowResizer resizer(src, out_width, out_height, filter);
+  for (int y = 0; y < src.height; ++y) {
+    resizer.push_picture_row(y, src.pixels + src.stride * static_cast<size_t>(y));
+  }
+  resizer.finish(out);
 }
 
 }  // namespace seer

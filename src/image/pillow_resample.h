@@ -46,6 +46,30 @@ struct ResampleAxis {
 };
 ResampleAxis pillow_resample_axis(int in_size, float in0, float in1, int out_size, PillowFilter filter);
 
+// The same resize fed one picture row at a time, in any order, so a decoder can stream rows
+// into it and the photo never exists in memory as a whole:
+//
+//   PillowResizer r(geometry, 448, 448, PillowFilter::kBicubic);   // geometry.pixels unused
+//   for (each decoded row y) r.push_picture_row(y, rgb_row);        // geometry.width pixels
+//   r.finish(tile);                                                 // 448 × 448 × 3 bytes
+//
+// Rows never pushed count as `fill`. Holds the intermediate (out_width × canvas_height × 3).
+// Not thread-safe; one resizer per image.
+class PillowResizer {
+ public:
+  PillowResizer(const PaddedRgb& geometry, int out_width, int out_height, PillowFilter filter);
+  void push_picture_row(int picture_y, const uint8_t* rgb);
+  void finish(uint8_t* out);
+
+ private:
+  PaddedRgb geo_;
+  int out_w_ = 0, out_h_ = 0, mid_w_ = 0, y_first_ = 0, y_last_ = 0;
+  bool need_h_ = false, need_v_ = false;
+  ResampleAxis horiz_, vert_;
+  std::vector<uint8_t> scratch_;  // one canvas row: fill + picture row
+  std::vector<uint8_t> mid_;      // horizontal-pass output for canvas rows [y_first_, y_last_)
+};
+
 // Writes out_width × out_height × 3 bytes to `out`. Sizes must be positive.
 void pillow_resize_rgb(const PaddedRgb& src, int out_width, int out_height, PillowFilter filter,
                        uint8_t* out);

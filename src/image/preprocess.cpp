@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 
 #include "image/pillow_alpha.h"
 #include "image/pillow_resample.h"
@@ -69,6 +70,35 @@ int shrink_for(const PreprocessSpec& spec, int width, int height, double margin)
   return std::min(choose_shrink(width, spec.width, margin), choose_shrink(height, spec.height, margin));
 }
 
+namespace {
+
+// Where the picture sits on the canvas the Pillow resize reads (pixels filled in by the caller).
+PaddedRgb tile_geometry(int width, int height, const PreprocessSpec& spec) {
+  PaddedRgb g;
+  g.width = width;
+  g.height = height;
+  g.stride = static_cast<size_t>(width) * 3;
+  g.fill = spec.pad_fill;
+  if (spec.fit == FitMode::kPadSquare) {
+    // The Space: max_dim square, picture at ((max_dim - w) // 2, (max_dim - h) // 2), resized
+    // only when max_dim differs from the target (a square target is assumed, as in the Space).
+    const int side = std::max(width, height);
+    g.canvas_width = g.canvas_height = side;
+    g.left = (side - width) / 2;
+    g.top = (side - height) / 2;
+  } else {
+    g.canvas_width = width;
+    g.canvas_height = height;
+  }
+  return g;
+}
+
+PillowFilter pillow_filter(const PreprocessSpec& spec) {
+  return spec.filter == ResizeFilter::kPillowBicubic ? PillowFilter::kBicubic : PillowFilter::kBilinear;
+}
+
+}  // namespace
+
 StatusOr<Tile> make_tile(DecodedImage image, const PreprocessSpec& spec, MemoryLedger& ledger,
                          const std::string& owner) {
   if (image.width <= 0 || image.height <= 0 || image.pixels.empty()) {
@@ -93,26 +123,9 @@ StatusOr<Tile> make_tile(DecodedImage image, const PreprocessSpec& spec, MemoryL
     return tile;
   }
   SEER_ASSIGN_OR_RETURN(tile.pixels, ledger.allocate(DeviceId{}, owner, MemoryTag::kDecode, samples));
-  PaddedRgb src;
+  PaddedRgb src = tile_geometry(image.width, image.height, spec);
   src.pixels = image.row(0);
-  src.width = image.width;
-  src.height = image.height;
-  src.stride = image.row_bytes();
-  src.fill = spec.pad_fill;
-  if (spec.fit == FitMode::kPadSquare) {
-    // The Space: max_dim square, picture at ((max_dim - w) // 2, (max_dim - h) // 2), resized
-    // only when max_dim differs from the target (a square target is assumed, as in the Space).
-    const int side = std::max(image.width, image.height);
-    src.canvas_width = src.canvas_height = side;
-    src.left = (side - image.width) / 2;
-    src.top = (side - image.height) / 2;
-  } else {
-    src.canvas_width = image.width;
-    src.canvas_height = image.height;
-  }
-  const PillowFilter filter =
-      spec.filter == ResizeFilter::kPillowBicubic ? PillowFilter::kBicubic : PillowFilter::kBilinear;
-  pillow_resize_rgb(src, spec.width, spec.height, filter, tile.pixels.as<uint8_t>());
+  pillow_resize_rgb(src, spec.width, spec.height, pillow_filter(spec), tile.pixels.as<uint8_t>());
   return tile;
 }
 
@@ -150,6 +163,44 @@ int shrink_from(const ImageHeader& header, const PreprocessSpec& spec, const Loa
   return shrink_for(spec, header.width, header.height, options.shrink_margin);
 }
 
+// Decode rows straight into the Pillow resizer: alpha removed per row, the picture never held
+// whole (orientations 5–8 excepted, see decode_image_rows). nsfwjs's float resize reads the
+// full image, so it takes the decode-then-tile path.
+template <typename DecodeRows>
+StatusOr<Tile> stream_tile(const PreprocessSpec& spec, const std::string& owner, MemoryLedger& ledger,
+                           DecodeRows&& decode_rows) {
+  Tile tile;
+  tile.width = spec.width;
+  tile.height = spec.height;
+  SEER_ASSIGN_OR_RETURN(tile.pixels,
+                        ledger.allocate(DeviceId{}, owner, MemoryTag::kDecode, tensor_elements(spec)));
+  std::unique_ptr<PillowResizer> resizer;
+  std::vector<uint8_t> rgb;
+  int channels = 3;
+  auto on_begin = [&](const RowStreamInfo& info) -> Status {
+    resizer = std::make_unique<PillowResizer>(tile_geometry(info.width, info.height, spec), spec.width,
+                                              spec.height, pillow_filter(spec));
+    channels = info.channels;
+    rgb.resize(static_cast<size_t>(info.width) * 3);
+    return Status::ok_status();
+  };
+  auto on_row = [&](int y, const uint8_t* row) {
+    if (channels == 4) {
+      const size_t n = rgb.size() / 3;
+      if (spec.alpha == AlphaMode::kCompositeWhite) {
+        for (size_t i = 0; i < n; ++i) composite_pixel_over_white(row + 4 * i, &rgb[3 * i]);
+      } else {
+        for (size_t i = 0; i < n; ++i) std::memcpy(&rgb[3 * i], row + 4 * i, 3);
+      }
+      row = rgb.data();
+    }
+    resizer->push_picture_row(y, row);
+  };
+  SEER_RETURN_IF_ERROR(decode_rows(on_begin, on_row));
+  resizer->finish(tile.pixels.as<uint8_t>());
+  return tile;
+}
+
 }  // namespace
 
 StatusOr<Tile> load_tile(std::span<const uint8_t> bytes, const PreprocessSpec& spec,
@@ -159,8 +210,13 @@ StatusOr<Tile> load_tile(std::span<const uint8_t> bytes, const PreprocessSpec& s
     SEER_ASSIGN_OR_RETURN(ImageHeader header, read_image_header(bytes, decode.limits));
     decode.shrink_on_load = shrink_from(header, spec, options);
   }
-  SEER_ASSIGN_OR_RETURN(DecodedImage image, decode_image(bytes, decode, ledger));
-  return make_tile(std::move(image), spec, ledger, decode.owner);
+  if (spec.filter == ResizeFilter::kTfBilinearAlignCorners) {
+    SEER_ASSIGN_OR_RETURN(DecodedImage image, decode_image(bytes, decode, ledger));
+    return make_tile(std::move(image), spec, ledger, decode.owner);
+  }
+  return stream_tile(spec, decode.owner, ledger, [&](const RowBeginFn& begin, const RowFn& row) {
+    return decode_image_rows(bytes, decode, ledger, begin, row);
+  });
 }
 
 StatusOr<Tile> load_tile_file(const std::string& path, const PreprocessSpec& spec,
@@ -170,8 +226,13 @@ StatusOr<Tile> load_tile_file(const std::string& path, const PreprocessSpec& spe
     SEER_ASSIGN_OR_RETURN(ImageHeader header, read_image_header_file(path, decode.limits));
     decode.shrink_on_load = shrink_from(header, spec, options);
   }
-  SEER_ASSIGN_OR_RETURN(DecodedImage image, decode_image_file(path, decode, ledger));
-  return make_tile(std::move(image), spec, ledger, decode.owner);
+  if (spec.filter == ResizeFilter::kTfBilinearAlignCorners) {
+    SEER_ASSIGN_OR_RETURN(DecodedImage image, decode_image_file(path, decode, ledger));
+    return make_tile(std::move(image), spec, ledger, decode.owner);
+  }
+  return stream_tile(spec, decode.owner, ledger, [&](const RowBeginFn& begin, const RowFn& row) {
+    return decode_image_rows_file(path, decode, ledger, begin, row);
+  });
 }
 
 }  // namespace seer
