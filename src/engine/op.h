@@ -203,6 +203,9 @@ struct OpDef {
   InferFn infer;
   CreateFn create;
   bool foldable = true;  // constant folding may run it at load
+  // The outputs depend only on the input shapes (Shape, Size): always folded once shapes are
+  // known, even when the inputs' values are not.
+  bool shape_only = false;
 };
 
 class OpRegistry {

@@ -93,7 +93,7 @@ StatusOr<std::unique_ptr<Plan>> build_plan(const Graph& graph, const std::vector
     SEER_RETURN_IF_ERROR(infer_node(node, ins, outs));
     size_t out_bytes = 0;
     for (const Tensor& t : outs) out_bytes += t.dtype == DataType::kUndefined ? 0 : t.bytes();
-    if (all_const && def->foldable && out_bytes <= kPlanFoldMaxBytes) {
+    if ((all_const || def->shape_only) && def->foldable && out_bytes <= kPlanFoldMaxBytes) {
       SEER_RETURN_IF_ERROR(evaluate_node(node, ins, outs, store, services));
       for (size_t o = 0; o < node.outputs.size(); ++o) {
         if (node.outputs[o] == kNoValue) continue;

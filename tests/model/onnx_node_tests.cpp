@@ -61,7 +61,9 @@ std::string compare(const Tensor& got, const NpyArray& want) {
 
 enum class Outcome { kPass, kSkip, kFail };
 
-Outcome run_node_test(const fs::path& dir, std::string* why) {
+// seer needs shape-like arguments (Reshape's shape, axes, Range bounds) at load; the node tests
+// often pass them as graph inputs. With `bake_ints`, integer inputs become constants first.
+Outcome run_node_test(const fs::path& dir, bool bake_ints, std::string* why) {
   MemoryLedger ledger;
   ImportOptions io;
   io.ledger = &ledger;
@@ -98,10 +100,23 @@ Outcome run_node_test(const fs::path& dir, std::string* why) {
   opt.ledger = &ledger;
   opt.owner = io.owner;
   std::vector<Tensor> in_tensors;
-  for (NpyArray& a : inputs) {
+  Graph& g = imported->graph;
+  std::vector<int> kept;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    NpyArray& a = inputs[i];
+    if (bake_ints && (a.dtype == DataType::kInt64 || a.dtype == DataType::kInt32 || a.shape.rank() == 0)) {
+      Value& v = g.values[g.inputs[i]];
+      a.data.reserve(8);  // an empty axes list still needs a non-null constant pointer
+      v.constant = a.data.data();
+      v.shape = a.shape;
+      v.shape_known = true;
+      continue;
+    }
+    kept.push_back(g.inputs[i]);
     in_tensors.push_back(a.tensor());
     opt.input_shapes.push_back(a.shape);
   }
+  g.inputs = kept;
   auto model = Model::from_graph(std::move(imported->graph), std::move(imported->weights), opt);
   if (!model.ok()) {
     *why = model.status().to_string();
@@ -143,7 +158,10 @@ TEST(OnnxNodeTests, ImplementedOpsMatchTheReference) {
   for (const fs::path& d : dirs) {
     if (filter && d.filename().string().find(filter) == std::string::npos) continue;
     std::string why;
-    switch (run_node_test(d, &why)) {
+    Outcome r = run_node_test(d, false, &why);
+    if (r == Outcome::kSkip && why.find("known at load") != std::string::npos)
+      r = run_node_test(d, true, &why);
+    switch (r) {
       case Outcome::kPass: ++pass; break;
       case Outcome::kSkip:
         ++skip;

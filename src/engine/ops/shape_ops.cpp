@@ -529,13 +529,14 @@ StatusOr<std::unique_ptr<OpKernel>> create_constant_of_shape(PrepareContext& c) 
 }  // namespace
 
 SEER_REGISTER_OPS(shape_ops) {
-  registry.add({.name = "Shape", .domain = "", .min_opset = 1, .attributes = {"start", "end"}, .infer = infer_shape, .create = create_shape});
+  registry.add({.name = "Shape", .domain = "", .min_opset = 1, .attributes = {"start", "end"}, .infer = infer_shape, .create = create_shape, .shape_only = true});
   registry.add({.name = "Size", .domain = "", .min_opset = 1, .attributes = {},
                 .infer = [](InferContext& c) { c.set_output(0, DataType::kInt64, Shape{}); return Status(); },
                 .create = [](PrepareContext& c) -> StatusOr<std::unique_ptr<OpKernel>> {
                   const int64_t n = c.input_shape(0).numel();
                   return make_kernel([n](RunContext& ctx) { *ctx.output(0).data<int64_t>() = n; return Status(); });
-                }});
+                },
+                .shape_only = true});
   registry.add({.name = "Reshape", .domain = "", .min_opset = 5, .attributes = {"allowzero"}, .infer = infer_reshape, .create = create_copy});
   registry.add({.name = "Flatten", .domain = "", .min_opset = 1, .attributes = {"axis"}, .infer = infer_flatten, .create = create_copy});
   registry.add({.name = "Squeeze", .domain = "", .min_opset = 1, .attributes = {"axes"}, .infer = infer_squeeze, .create = create_copy});
