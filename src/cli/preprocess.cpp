@@ -3,6 +3,8 @@
 // [1,3,S,S] NCHW, per the mode) so any difference can be checked from outside (numpy, Pillow).
 // With several images, --out is a directory and each tensor goes to <out>/<file name>.npy
 // (one process for a whole fixture set). Exit 1 if any image failed (each error on stderr).
+#include "image/preprocess.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -11,7 +13,6 @@
 
 #include "cli/commands.h"
 #include "image/npy_writer.h"
-#include "image/preprocess.h"
 #include "memory/ledger.h"
 
 namespace seer::cli {
@@ -37,7 +38,8 @@ int run_one(const PreprocessArgs& a, const PreprocessSpec& spec_in, const std::s
   opt.decode.apply_orientation = !a.no_orientation;
   auto tile = load_tile_file(image, *spec, opt, ledger);
   if (!tile.ok()) {
-    std::fprintf(stderr, "seer preprocess: %s: %s\n", image.c_str(), tile.status().to_string().c_str());
+    std::fprintf(stderr, "seer preprocess: %s: %s\n", image.c_str(),
+                 tile.status().to_string().c_str());
     return 1;
   }
   std::vector<float> tensor(tensor_elements(*spec));
@@ -49,8 +51,9 @@ int run_one(const PreprocessArgs& a, const PreprocessSpec& spec_in, const std::s
     shape = {spec->height, spec->width, 3};
   } else {
     write_tensor(*tile, *spec, tensor.data());
-    shape = spec->layout == TensorLayout::kNHWC ? std::vector<int64_t>{1, spec->height, spec->width, 3}
-                                                : std::vector<int64_t>{1, 3, spec->height, spec->width};
+    shape = spec->layout == TensorLayout::kNHWC
+                ? std::vector<int64_t>{1, spec->height, spec->width, 3}
+                : std::vector<int64_t>{1, 3, spec->height, spec->width};
   }
   Status st = write_npy_f32(out_path, tensor, shape);
   if (!st.ok()) {
@@ -70,7 +73,8 @@ int run_preprocess(const PreprocessArgs& a) {
   int rc = 0;
   for (const std::string& image : a.images) {
     const std::string name = std::filesystem::path(image).filename().string();
-    rc = std::max(rc, run_one(a, *spec, image, (std::filesystem::path(a.out) / (name + ".npy")).string()));
+    rc = std::max(
+        rc, run_one(a, *spec, image, (std::filesystem::path(a.out) / (name + ".npy")).string()));
   }
   return rc;
 }
@@ -81,8 +85,11 @@ void register_preprocess(CLI::App& app, CliContext& ctx) {
   auto args = std::make_shared<PreprocessArgs>();
   CLI::App* cmd = app.add_subcommand(
       "preprocess", "decode and preprocess an image into a model's input tensor (.npy)");
-  cmd->add_option("image", args->images, "image file(s) (JPEG, PNG, WebP, GIF, TIFF, BMP, HEIF)")->required();
-  cmd->add_option("--out", args->out, "output .npy (float32); a directory when several images are given")->required();
+  cmd->add_option("image", args->images, "image file(s) (JPEG, PNG, WebP, GIF, TIFF, BMP, HEIF)")
+      ->required();
+  cmd->add_option("--out", args->out,
+                  "output .npy (float32); a directory when several images are given")
+      ->required();
   cmd->add_option("--mode", args->mode, "wd14 | nsfwjs | vit | imagenet")->capture_default_str();
   cmd->add_option("--size", args->size, "model input side in pixels")->capture_default_str();
   cmd->add_flag("--fast", args->fast, "shrink-on-load for large JPEG/WebP (not bit-exact)");

@@ -23,15 +23,17 @@ struct DecodedImage {
   Buffer pixels;     // height rows of width * channels bytes, no row padding
 
   // What was read, for logs and tests.
-  std::string format;       // "jpeg", "png", "webp", "gif", "tiff", "bmp", "heif"
-  int source_width = 0;     // as stored in the file, before shrink-on-load and orientation
+  std::string format;    // "jpeg", "png", "webp", "gif", "tiff", "bmp", "heif"
+  int source_width = 0;  // as stored in the file, before shrink-on-load and orientation
   int source_height = 0;
-  int orientation = 1;      // EXIF orientation found (1..8); 1 when absent
-  int shrink = 1;           // shrink-on-load factor used (1 = full decode)
+  int orientation = 1;  // EXIF orientation found (1..8); 1 when absent
+  int shrink = 1;       // shrink-on-load factor used (1 = full decode)
 
   bool has_alpha() const { return channels == 4; }
   size_t row_bytes() const { return static_cast<size_t>(width) * static_cast<size_t>(channels); }
-  const uint8_t* row(int y) const { return pixels.as<uint8_t>() + row_bytes() * static_cast<size_t>(y); }
+  const uint8_t* row(int y) const {
+    return pixels.as<uint8_t>() + row_bytes() * static_cast<size_t>(y);
+  }
   uint8_t* row(int y) { return pixels.as<uint8_t>() + row_bytes() * static_cast<size_t>(y); }
 };
 

@@ -55,9 +55,9 @@ StatusOr<VipsImagePtr> open_image(const Source& src, std::string_view format, in
   const size_t len = src.bytes.size();
   const char* path = src.path ? src.path->c_str() : nullptr;
   int rc = -1;
-#define SEER_VIPS_LOAD(loader, ...)                                                    \
+#define SEER_VIPS_LOAD(loader, ...)                                                       \
   rc = path ? vips_##loader(path, &out, "access", access, "fail_on", fail, ##__VA_ARGS__) \
-            : vips_##loader##_buffer(buf, len, &out, "access", access, "fail_on", fail,  \
+            : vips_##loader##_buffer(buf, len, &out, "access", access, "fail_on", fail,   \
                                      ##__VA_ARGS__)
   if (format == "jpeg") {
     SEER_VIPS_LOAD(jpegload, "shrink", shrink, nullptr);
@@ -85,7 +85,8 @@ StatusOr<VipsImagePtr> open_image(const Source& src, std::string_view format, in
 }
 
 Status check_pixel_limits(const DecodeLimits& limits, int w, int h, std::string_view what) {
-  if (w <= 0 || h <= 0) return Status::invalid_argument("{}: image has no pixels ({} × {})", what, w, h);
+  if (w <= 0 || h <= 0)
+    return Status::invalid_argument("{}: image has no pixels ({} × {})", what, w, h);
   if (static_cast<uint64_t>(w) > limits.max_width) {
     return Status::payload_too_large("{}: width {} exceeds the limit max_width = {}", what, w,
                                      limits.max_width);
@@ -153,8 +154,9 @@ StatusOr<RowLayout> row_layout(VipsImage* im, std::string_view what) {
   l.bands = vips_image_get_bands(im);
   const VipsBandFormat fmt = vips_image_get_format(im);
   if (fmt != VIPS_FORMAT_UCHAR && fmt != VIPS_FORMAT_USHORT) {
-    return Status::unsupported("{}: sample format '{}' is not supported (8- or 16-bit integers only)",
-                               what, vips_enum_nick(VIPS_TYPE_BAND_FORMAT, fmt));
+    return Status::unsupported(
+        "{}: sample format '{}' is not supported (8- or 16-bit integers only)", what,
+        vips_enum_nick(VIPS_TYPE_BAND_FORMAT, fmt));
   }
   l.sixteen = fmt == VIPS_FORMAT_USHORT;
   const VipsInterpretation interp = vips_image_get_interpretation(im);
@@ -165,9 +167,16 @@ StatusOr<RowLayout> row_layout(VipsImage* im, std::string_view what) {
                                vips_enum_nick(VIPS_TYPE_INTERPRETATION, interp));
   }
   switch (l.bands) {
-    case 1: case 3: l.out_channels = 3; break;
-    case 2: l.out_channels = 4; break;
-    case 4: l.out_channels = l.cmyk ? 3 : 4; break;
+    case 1:
+    case 3:
+      l.out_channels = 3;
+      break;
+    case 2:
+      l.out_channels = 4;
+      break;
+    case 4:
+      l.out_channels = l.cmyk ? 3 : 4;
+      break;
     case 5:
       if (!l.cmyk) return Status::unsupported("{}: 5-band image that is not CMYK + alpha", what);
       l.out_channels = 4;
@@ -217,17 +226,34 @@ void place_row(const uint8_t* row, int y, int src_w, int src_h, int orientation,
   uint8_t* base = out.pixels.as<uint8_t>();
   const size_t stride = out.row_bytes();
   auto put = [&](int x, int dx, int dy) {
-    std::memcpy(base + stride * dy + static_cast<size_t>(dx) * ch, row + static_cast<size_t>(x) * ch, ch);
+    std::memcpy(base + stride * dy + static_cast<size_t>(dx) * ch,
+                row + static_cast<size_t>(x) * ch, ch);
   };
   switch (orientation) {
-    case 1: std::memcpy(base + stride * y, row, stride); break;
-    case 4: std::memcpy(base + stride * (src_h - 1 - y), row, stride); break;
-    case 2: for (int x = 0; x < src_w; ++x) put(x, src_w - 1 - x, y); break;
-    case 3: for (int x = 0; x < src_w; ++x) put(x, src_w - 1 - x, src_h - 1 - y); break;
-    case 5: for (int x = 0; x < src_w; ++x) put(x, y, x); break;
-    case 6: for (int x = 0; x < src_w; ++x) put(x, src_h - 1 - y, x); break;
-    case 7: for (int x = 0; x < src_w; ++x) put(x, src_h - 1 - y, src_w - 1 - x); break;
-    case 8: for (int x = 0; x < src_w; ++x) put(x, y, src_w - 1 - x); break;
+    case 1:
+      std::memcpy(base + stride * y, row, stride);
+      break;
+    case 4:
+      std::memcpy(base + stride * (src_h - 1 - y), row, stride);
+      break;
+    case 2:
+      for (int x = 0; x < src_w; ++x) put(x, src_w - 1 - x, y);
+      break;
+    case 3:
+      for (int x = 0; x < src_w; ++x) put(x, src_w - 1 - x, src_h - 1 - y);
+      break;
+    case 5:
+      for (int x = 0; x < src_w; ++x) put(x, y, x);
+      break;
+    case 6:
+      for (int x = 0; x < src_w; ++x) put(x, src_h - 1 - y, x);
+      break;
+    case 7:
+      for (int x = 0; x < src_w; ++x) put(x, src_h - 1 - y, src_w - 1 - x);
+      break;
+    case 8:
+      for (int x = 0; x < src_w; ++x) put(x, y, src_w - 1 - x);
+      break;
   }
 }
 
@@ -284,11 +310,13 @@ StatusOr<DecodedImage> decode_opened(const Source& src, Opened opened, const Dec
   out.width = swap ? h : w;
   out.height = swap ? w : h;
   out.channels = layout.out_channels;
-  SEER_ASSIGN_OR_RETURN(out.pixels, ledger.allocate(DeviceId{}, opt.owner, MemoryTag::kDecode,
-                                                    out.row_bytes() * static_cast<size_t>(out.height)));
-  SEER_RETURN_IF_ERROR(for_each_source_row(src, im, layout, out.format, [&](int y, const uint8_t* row) {
-    place_row(row, y, w, h, orientation, layout.out_channels, out);
-  }));
+  SEER_ASSIGN_OR_RETURN(out.pixels,
+                        ledger.allocate(DeviceId{}, opt.owner, MemoryTag::kDecode,
+                                        out.row_bytes() * static_cast<size_t>(out.height)));
+  SEER_RETURN_IF_ERROR(
+      for_each_source_row(src, im, layout, out.format, [&](int y, const uint8_t* row) {
+        place_row(row, y, w, h, orientation, layout.out_channels, out);
+      }));
   return out;
 }
 
@@ -297,8 +325,9 @@ Status stream_opened(const Source& src, Opened opened, const DecodeOptions& opt,
   const int orientation = opt.apply_orientation ? opened.orientation : 1;
   if (orientation >= 5) {  // transposed: every source row feeds every upright row
     SEER_ASSIGN_OR_RETURN(DecodedImage img, decode_opened(src, std::move(opened), opt, ledger));
-    SEER_RETURN_IF_ERROR(on_begin({img.format, img.width, img.height, img.channels, img.source_width,
-                                   img.source_height, img.orientation, img.shrink}));
+    SEER_RETURN_IF_ERROR(
+        on_begin({img.format, img.width, img.height, img.channels, img.source_width,
+                  img.source_height, img.orientation, img.shrink}));
     for (int y = 0; y < img.height; ++y) on_row(y, img.row(y));
     return Status::ok_status();
   }
@@ -321,7 +350,8 @@ Status stream_opened(const Source& src, Opened opened, const DecodeOptions& opt,
   return for_each_source_row(src, im, layout, info.format, [&](int y, const uint8_t* row) {
     if (mirror) {
       for (int x = 0; x < info.width; ++x) {
-        std::memcpy(&mirrored[static_cast<size_t>(info.width - 1 - x) * ch], row + static_cast<size_t>(x) * ch, ch);
+        std::memcpy(&mirrored[static_cast<size_t>(info.width - 1 - x) * ch],
+                    row + static_cast<size_t>(x) * ch, ch);
       }
       row = mirrored.data();
     }
@@ -357,14 +387,16 @@ std::string_view sniff_image_format(std::span<const uint8_t> head) {
   if (has_prefix(head, "\x89PNG\r\n\x1A\n")) return "png";
   if (has_prefix(head, "GIF87a") || has_prefix(head, "GIF89a")) return "gif";
   if (has_prefix(head, "RIFF") && has_prefix(head, "WEBP", 8)) return "webp";
-  if (has_prefix(head, std::string_view("II*\0", 4)) || has_prefix(head, std::string_view("MM\0*", 4)) ||
-      has_prefix(head, std::string_view("II+\0", 4)) || has_prefix(head, std::string_view("MM\0+", 4))) {
+  if (has_prefix(head, std::string_view("II*\0", 4)) ||
+      has_prefix(head, std::string_view("MM\0*", 4)) ||
+      has_prefix(head, std::string_view("II+\0", 4)) ||
+      has_prefix(head, std::string_view("MM\0+", 4))) {
     return "tiff";
   }
   if (has_prefix(head, "BM")) return "bmp";
   if (has_prefix(head, "ftyp", 4)) {
-    for (std::string_view brand : {"heic", "heix", "hevc", "hevx", "heim", "heis", "mif1",
-                                   "msf1", "avif", "avis"}) {
+    for (std::string_view brand :
+         {"heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1", "avif", "avis"}) {
       if (has_prefix(head, brand, 8)) return "heif";
     }
   }
@@ -379,7 +411,8 @@ int choose_shrink(int longest_side, int needed_side, double margin) {
   return best;
 }
 
-StatusOr<ImageHeader> read_image_header(std::span<const uint8_t> bytes, const DecodeLimits& limits) {
+StatusOr<ImageHeader> read_image_header(std::span<const uint8_t> bytes,
+                                        const DecodeLimits& limits) {
   Source src{bytes, nullptr};
   SEER_ASSIGN_OR_RETURN(Opened o, open_checked(src, bytes.first(std::min<size_t>(bytes.size(), 64)),
                                                bytes.size(), limits));
@@ -408,7 +441,8 @@ Status decode_image_rows(std::span<const uint8_t> bytes, const DecodeOptions& op
 }
 
 Status decode_image_rows_file(const std::string& path, const DecodeOptions& options,
-                              MemoryLedger& ledger, const RowBeginFn& on_begin, const RowFn& on_row) {
+                              MemoryLedger& ledger, const RowBeginFn& on_begin,
+                              const RowFn& on_row) {
   SEER_ASSIGN_OR_RETURN(Opened o, open_file_checked(path, options.limits));
   Source src{{}, &path};
   return stream_opened(src, std::move(o), options, ledger, on_begin, on_row);

@@ -60,7 +60,7 @@ StatusOr<DecodedImage> decode_image_file(const std::string& path, const DecodeOp
 // `on_begin` sees the upright geometry before any row and may refuse (its Status is returned).
 struct RowStreamInfo {
   std::string format;
-  int width = 0;     // upright
+  int width = 0;  // upright
   int height = 0;
   int channels = 0;  // 3 or 4, as DecodedImage
   int source_width = 0;
@@ -73,7 +73,8 @@ using RowFn = std::function<void(int y, const uint8_t* row)>;  // width * channe
 Status decode_image_rows(std::span<const uint8_t> bytes, const DecodeOptions& options,
                          MemoryLedger& ledger, const RowBeginFn& on_begin, const RowFn& on_row);
 Status decode_image_rows_file(const std::string& path, const DecodeOptions& options,
-                              MemoryLedger& ledger, const RowBeginFn& on_begin, const RowFn& on_row);
+                              MemoryLedger& ledger, const RowBeginFn& on_begin,
+                              const RowFn& on_row);
 
 // Header only: format and stored size (no pixels decoded), after the byte and format checks but
 // before the pixel limits, so callers can pick a shrink factor. Same errors as decode_image.

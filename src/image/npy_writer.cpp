@@ -34,7 +34,8 @@ Status write_npy_f32(const std::string& path, std::span<const float> data,
   int64_t count = 1;
   for (int64_t d : shape) count *= d;
   if (count != static_cast<int64_t>(data.size())) {
-    return Status::invalid_argument("npy: shape holds {} elements but data has {}", count, data.size());
+    return Status::invalid_argument("npy: shape holds {} elements but data has {}", count,
+                                    data.size());
   }
   const std::string bytes = npy_f32_bytes(data, shape);
   std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "wb"), &std::fclose);

@@ -34,12 +34,14 @@ void composite_pixel_over_white(const uint8_t* src, uint8_t* out) {
   const uint32_t coef2 = 255 * (1u << kPrecisionBits) - coef1;
   for (int c = 0; c < 3; ++c) {
     const uint32_t tmp = src[c] * coef1 + dc * coef2;
-    out[c] = static_cast<uint8_t>(shift_for_div255(tmp + (0x80u << kPrecisionBits)) >> kPrecisionBits);
+    out[c] =
+        static_cast<uint8_t>(shift_for_div255(tmp + (0x80u << kPrecisionBits)) >> kPrecisionBits);
   }
 }
 
 void composite_over_white(DecodedImage& image) {
-  repack_rgba_to_rgb(image, [](const uint8_t* px, uint8_t* out) { composite_pixel_over_white(px, out); });
+  repack_rgba_to_rgb(image,
+                     [](const uint8_t* px, uint8_t* out) { composite_pixel_over_white(px, out); });
 }
 
 void drop_alpha(DecodedImage& image) {

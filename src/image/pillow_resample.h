@@ -41,10 +41,11 @@ struct PaddedRgb {
 // Pillow's precomputed coefficients for one axis (precompute_coeffs + normalize_coeffs_8bpc).
 struct ResampleAxis {
   int ksize = 0;
-  std::vector<int> bounds;  // per output: first input index, count
+  std::vector<int> bounds;      // per output: first input index, count
   std::vector<int32_t> coeffs;  // per output: ksize fixed-point weights
 };
-ResampleAxis pillow_resample_axis(int in_size, float in0, float in1, int out_size, PillowFilter filter);
+ResampleAxis pillow_resample_axis(int in_size, float in0, float in1, int out_size,
+                                  PillowFilter filter);
 
 // The same resize fed one picture row at a time, in any order, so a decoder can stream rows
 // into it and the photo never exists in memory as a whole:

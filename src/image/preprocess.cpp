@@ -16,9 +16,12 @@ std::string_view to_string(AlphaMode v) {
 }
 std::string_view to_string(ResizeFilter v) {
   switch (v) {
-    case ResizeFilter::kPillowBicubic: return "pillow_bicubic";
-    case ResizeFilter::kPillowBilinear: return "pillow_bilinear";
-    case ResizeFilter::kTfBilinearAlignCorners: return "tf_bilinear_align_corners";
+    case ResizeFilter::kPillowBicubic:
+      return "pillow_bicubic";
+    case ResizeFilter::kPillowBilinear:
+      return "pillow_bilinear";
+    case ResizeFilter::kTfBilinearAlignCorners:
+      return "tf_bilinear_align_corners";
   }
   return "?";
 }
@@ -56,7 +59,8 @@ StatusOr<PreprocessSpec> preprocess_spec(std::string_view mode, int size) {
     s.std = {0.229f, 0.224f, 0.225f};
     return s;
   }
-  return Status::invalid_argument("unknown preprocess mode '{}' (wd14, nsfwjs, vit, imagenet)", mode);
+  return Status::invalid_argument("unknown preprocess mode '{}' (wd14, nsfwjs, vit, imagenet)",
+                                  mode);
 }
 
 size_t tensor_elements(const PreprocessSpec& spec) {
@@ -67,7 +71,8 @@ int shrink_for(const PreprocessSpec& spec, int width, int height, double margin)
   if (spec.fit == FitMode::kPadSquare) {
     return choose_shrink(std::max(width, height), std::max(spec.width, spec.height), margin);
   }
-  return std::min(choose_shrink(width, spec.width, margin), choose_shrink(height, spec.height, margin));
+  return std::min(choose_shrink(width, spec.width, margin),
+                  choose_shrink(height, spec.height, margin));
 }
 
 namespace {
@@ -94,7 +99,8 @@ PaddedRgb tile_geometry(int width, int height, const PreprocessSpec& spec) {
 }
 
 PillowFilter pillow_filter(const PreprocessSpec& spec) {
-  return spec.filter == ResizeFilter::kPillowBicubic ? PillowFilter::kBicubic : PillowFilter::kBilinear;
+  return spec.filter == ResizeFilter::kPillowBicubic ? PillowFilter::kBicubic
+                                                     : PillowFilter::kBilinear;
 }
 
 }  // namespace
@@ -122,7 +128,8 @@ StatusOr<Tile> make_tile(DecodedImage image, const PreprocessSpec& spec, MemoryL
                                      tile.pixels.as<float>(), spec.width, spec.height);
     return tile;
   }
-  SEER_ASSIGN_OR_RETURN(tile.pixels, ledger.allocate(DeviceId{}, owner, MemoryTag::kDecode, samples));
+  SEER_ASSIGN_OR_RETURN(tile.pixels,
+                        ledger.allocate(DeviceId{}, owner, MemoryTag::kDecode, samples));
   PaddedRgb src = tile_geometry(image.width, image.height, spec);
   src.pixels = image.row(0);
   pillow_resize_rgb(src, spec.width, spec.height, pillow_filter(spec), tile.pixels.as<uint8_t>());
@@ -167,19 +174,19 @@ int shrink_from(const ImageHeader& header, const PreprocessSpec& spec, const Loa
 // whole (orientations 5–8 excepted, see decode_image_rows). nsfwjs's float resize reads the
 // full image, so it takes the decode-then-tile path.
 template <typename DecodeRows>
-StatusOr<Tile> stream_tile(const PreprocessSpec& spec, const std::string& owner, MemoryLedger& ledger,
-                           DecodeRows&& decode_rows) {
+StatusOr<Tile> stream_tile(const PreprocessSpec& spec, const std::string& owner,
+                           MemoryLedger& ledger, DecodeRows&& decode_rows) {
   Tile tile;
   tile.width = spec.width;
   tile.height = spec.height;
-  SEER_ASSIGN_OR_RETURN(tile.pixels,
-                        ledger.allocate(DeviceId{}, owner, MemoryTag::kDecode, tensor_elements(spec)));
+  SEER_ASSIGN_OR_RETURN(
+      tile.pixels, ledger.allocate(DeviceId{}, owner, MemoryTag::kDecode, tensor_elements(spec)));
   std::unique_ptr<PillowResizer> resizer;
   std::vector<uint8_t> rgb;
   int channels = 3;
   auto on_begin = [&](const RowStreamInfo& info) -> Status {
-    resizer = std::make_unique<PillowResizer>(tile_geometry(info.width, info.height, spec), spec.width,
-                                              spec.height, pillow_filter(spec));
+    resizer = std::make_unique<PillowResizer>(tile_geometry(info.width, info.height, spec),
+                                              spec.width, spec.height, pillow_filter(spec));
     channels = info.channels;
     rgb.resize(static_cast<size_t>(info.width) * 3);
     return Status::ok_status();

@@ -24,10 +24,16 @@
 // Pillow 9.4 (Debian) on the formats listed in decoder.h; their tensors are exact (wd14) or
 // within 1 float32 ulp of numpy's (vit). nsfwjs matches tfjs's CPU kernel formula in float64,
 // stored as float32.
-// Shrink-on-load (fast mode) is not exact. Measured on a 6000×4000 photo-like JPEG (q90, 4:2:0)
-// to a 448 wd14 tile, margin 2 (shrink 4): see bench/image_bench.py and the report in
-// tests/model/image_shrink_test.cpp for the numbers this build gives; summary in README of
-// bench/.
+// Shrink-on-load (LoadOptions::fast) is not exact: libjpeg's DCT-domain 1/n decode is a box
+// average, then the same Pillow resize runs on the smaller picture. Measured with Debian's
+// libvips 8.14 on a 6000×4000 photo-like JPEG (q90, 4:2:0) to a 448 wd14 tile (shrink 4, margin
+// 2): tile difference vs exact max 7, mean 0.57 (0..255); peak RSS added +21 MiB vs +35 MiB
+// exact (tests/model/image_memory_test.cpp); 89 ms vs 262 ms CPU, Pillow's exact Space
+// pipeline 2066 ms (bench/image_bench.py, shared 2-core machine).
+// Memory: load_tile streams decoded rows into the resizer (PillowResizer), so the photo is never
+// held whole — only libvips's strips and the intermediate (tile width × square side × 3 bytes,
+// 8 MB for a 6000-px side); EXIF orientations 5–8 (transposes) are the exception and decode into
+// a ledger buffer first. nsfwjs (float resize) also decodes whole.
 //
 // Tiles are 8-bit RGB (Pillow-resampled modes) or float32 RGB in [0, 1] (nsfwjs), always RGB
 // order; write_tensor applies the channel order. Tiles own a ledger Buffer tagged `decode`.

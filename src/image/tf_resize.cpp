@@ -10,8 +10,8 @@ namespace {
 inline float to_unit(uint8_t v) { return static_cast<float>(v) / 255.0f; }
 }  // namespace
 
-void tf_resize_bilinear_align_corners(const uint8_t* src, int in_w, int in_h, int channels, float* dst,
-                                      int out_w, int out_h) {
+void tf_resize_bilinear_align_corners(const uint8_t* src, int in_w, int in_h, int channels,
+                                      float* dst, int out_w, int out_h) {
   // tfjs-backend-cpu ResizeBilinear: with alignCorners the corner pixels map to corners.
   const double eff_in_h = out_h > 1 ? in_h - 1 : in_h;
   const double eff_in_w = out_w > 1 ? in_w - 1 : in_w;

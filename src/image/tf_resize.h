@@ -13,7 +13,7 @@
 
 namespace seer {
 
-void tf_resize_bilinear_align_corners(const uint8_t* src, int in_w, int in_h, int channels, float* dst,
-                                      int out_w, int out_h);
+void tf_resize_bilinear_align_corners(const uint8_t* src, int in_w, int in_h, int channels,
+                                      float* dst, int out_w, int out_h);
 
 }  // namespace seer

@@ -31,7 +31,8 @@ Status ensure_vips_started() {
     }
     // The operation cache would keep recently decoded images (and their pixel buffers) alive
     // after the caller is done with them: memory would creep with every distinct upload.
-    g_log_set_handler("VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_MASK), route_vips_log, nullptr);
+    g_log_set_handler("VIPS", static_cast<GLogLevelFlags>(G_LOG_LEVEL_MASK), route_vips_log,
+                      nullptr);
     vips_cache_set_max(0);
     vips_cache_set_max_mem(0);
     vips_cache_set_max_files(0);

@@ -80,15 +80,26 @@ class ImageDecodeTest : public ::testing::Test {
 };
 
 TEST_F(ImageDecodeTest, DecodesEveryFixtureFormatWithExpectedShape) {
-  struct Case { const char* name; const char* format; int w, h, channels; };
+  struct Case {
+    const char* name;
+    const char* format;
+    int w, h, channels;
+  };
   const Case cases[] = {
-      {"large_900x700.jpg", "jpeg", 900, 700, 3}, {"progressive.jpg", "jpeg", 333, 222, 3},
-      {"cmyk.jpg", "jpeg", 120, 80, 3},           {"gray.jpg", "jpeg", 150, 100, 3},
-      {"rgba_partial.png", "png", 130, 90, 4},    {"palette_trns.png", "png", 80, 60, 4},
-      {"gray_alpha.png", "png", 70, 50, 4},       {"rgb16.png", "png", 60, 45, 3},
-      {"gray_1bit.png", "png", 40, 30, 3},        {"lossy.webp", "webp", 210, 140, 3},
-      {"lossless_alpha.webp", "webp", 130, 90, 4}, {"palette.gif", "gif", 90, 70, 4},
-      {"rgb.tiff", "tiff", 100, 75, 3},           {"rgb24.bmp", "bmp", 101, 67, 3},
+      {"large_900x700.jpg", "jpeg", 900, 700, 3},
+      {"progressive.jpg", "jpeg", 333, 222, 3},
+      {"cmyk.jpg", "jpeg", 120, 80, 3},
+      {"gray.jpg", "jpeg", 150, 100, 3},
+      {"rgba_partial.png", "png", 130, 90, 4},
+      {"palette_trns.png", "png", 80, 60, 4},
+      {"gray_alpha.png", "png", 70, 50, 4},
+      {"rgb16.png", "png", 60, 45, 3},
+      {"gray_1bit.png", "png", 40, 30, 3},
+      {"lossy.webp", "webp", 210, 140, 3},
+      {"lossless_alpha.webp", "webp", 130, 90, 4},
+      {"palette.gif", "gif", 90, 70, 4},
+      {"rgb.tiff", "tiff", 100, 75, 3},
+      {"rgb24.bmp", "bmp", 101, 67, 3},
   };
   for (const Case& c : cases) {
     auto img = decode(read_fixture(c.name));
@@ -183,7 +194,8 @@ TEST_F(ImageDecodeTest, DecompressionBombsAreRefusedFromTheHeader) {
   expect_error(decode(png_claiming(1, 100000)), StatusCode::kPayloadTooLarge, "max_height = 65535");
   auto header = read_image_header(png_claiming(60000, 60000), DecodeLimits{});
   EXPECT_EQ(header.status().code(), StatusCode::kPayloadTooLarge);
-  EXPECT_EQ(ledger_.device_usage(DeviceId{})->peak_bytes, 0u) << "nothing may be allocated for a bomb";
+  EXPECT_EQ(ledger_.device_usage(DeviceId{})->peak_bytes, 0u)
+      << "nothing may be allocated for a bomb";
 }
 
 TEST_F(ImageDecodeTest, UnsupportedFormats) {
@@ -201,8 +213,8 @@ TEST_F(ImageDecodeTest, EmptyInput) {
 }
 
 TEST_F(ImageDecodeTest, TruncatedDataIsInvalidArgument) {
-  for (const char* name : {"large_900x700.jpg", "progressive.jpg", "odd_449x301.png",
-                           "lossy.webp", "palette.gif", "rgb.tiff", "lossless_alpha.webp"}) {
+  for (const char* name : {"large_900x700.jpg", "progressive.jpg", "odd_449x301.png", "lossy.webp",
+                           "palette.gif", "rgb.tiff", "lossless_alpha.webp"}) {
     std::vector<uint8_t> bytes = read_fixture(name);
     bytes.resize(bytes.size() / 2);
     auto r = decode(bytes);
@@ -280,13 +292,16 @@ TEST_F(ImageDecodeTest, ShrinkOnLoad) {
 
 TEST_F(ImageDecodeTest, SniffsContainers) {
   auto sniff = [](std::string s) {
-    return std::string(sniff_image_format(std::span<const uint8_t>(
-        reinterpret_cast<const uint8_t*>(s.data()), s.size())));
+    return std::string(sniff_image_format(
+        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size())));
   };
   EXPECT_EQ(sniff("\xFF\xD8\xFF\xE0"), "jpeg");
   EXPECT_EQ(sniff("GIF89a"), "gif");
   EXPECT_EQ(sniff(std::string("RIFF\0\0\0\0WEBPVP8 ", 16)), "webp");
-  EXPECT_EQ(sniff(std::string("\0\0\0\x1C" "ftypavif", 12)), "heif");
+  EXPECT_EQ(sniff(std::string("\0\0\0\x1C"
+                              "ftypavif",
+                              12)),
+            "heif");
   EXPECT_EQ(sniff("RIFF....AVI "), "");
   EXPECT_EQ(sniff(""), "");
 }

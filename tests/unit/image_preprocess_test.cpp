@@ -17,7 +17,8 @@ namespace seer {
 namespace {
 
 std::vector<uint8_t> read_fixture(const std::string& name) {
-  std::ifstream f(std::string(SEER_SOURCE_DIR) + "/tests/fixtures/images/" + name, std::ios::binary);
+  std::ifstream f(std::string(SEER_SOURCE_DIR) + "/tests/fixtures/images/" + name,
+                  std::ios::binary);
   EXPECT_TRUE(f.good()) << name;
   return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
 }
@@ -25,10 +26,10 @@ std::vector<uint8_t> read_fixture(const std::string& name) {
 TEST(ImagePreprocess, StreamedTileEqualsBufferedTile) {
   MemoryLedger ledger;
   for (const char* mode : {"wd14", "vit"}) {
-    for (const char* name : {"orient_1.jpg", "orient_2.jpg", "orient_3.jpg", "orient_4.jpg",
-                             "orient_5.jpg", "orient_6.jpg", "orient_7.jpg", "orient_8.jpg",
-                             "rgba_partial.png", "wide_4000x10.png", "tall_9x1500.png",
-                             "tiny_1x1.png", "gray_alpha.png"}) {
+    for (const char* name :
+         {"orient_1.jpg", "orient_2.jpg", "orient_3.jpg", "orient_4.jpg", "orient_5.jpg",
+          "orient_6.jpg", "orient_7.jpg", "orient_8.jpg", "rgba_partial.png", "wide_4000x10.png",
+          "tall_9x1500.png", "tiny_1x1.png", "gray_alpha.png"}) {
       auto spec = preprocess_spec(mode, 64);
       ASSERT_TRUE(spec.ok());
       const std::vector<uint8_t> bytes = read_fixture(name);
@@ -114,7 +115,8 @@ TEST(ImagePreprocess, NpyHeaderIsWhatNumpyWrites) {
   EXPECT_EQ(b.substr(10, dict.size()), dict);
   EXPECT_EQ(b[127], '\n');
   EXPECT_EQ(0, std::memcmp(b.data() + 128, v, sizeof v));
-  EXPECT_EQ(npy_f32_bytes(std::span<const float>(v, 3), {3}).substr(10).find("'shape': (3,), }"), 41u);
+  EXPECT_EQ(npy_f32_bytes(std::span<const float>(v, 3), {3}).substr(10).find("'shape': (3,), }"),
+            41u);
 }
 
 }  // namespace
