@@ -55,33 +55,54 @@ SEER_INLINE void scores_rows(const float* q, int64_t q_stride, const float* kt, 
   vf16 acc[R][kKVecs] = {};
   for (int64_t i = 0; i < d; ++i) {
     vf16 kv[kKVecs];
+#pragma GCC unroll 4
     for (int c = 0; c < kKVecs; ++c) kv[c] = load(kt + i * kBlockK + c * kLanes);
+#pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const vf16 qv = splat(q[r * q_stride + i]);
+#pragma GCC unroll 4
       for (int c = 0; c < kKVecs; ++c) acc[r][c] += qv * kv[c];
     }
   }
   for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
     for (int c = 0; c < kKVecs; ++c) store(s + r * kBlockK + c * kLanes, acc[r][c]);
 }
 
-// O[r][c0..c0+64) += P[r]·V for R rows and up to 4 vectors of output columns.
-template <int R>
-SEER_INLINE void pv_rows(const float* p, int64_t nk, const float* v, int64_t dv_pad, int64_t c0,
-                         int nvec, float* o) {
-  vf16 acc[R][4];
+// O[r][c0..c0+16·NV) += P[r]·V for R rows: R×NV accumulators in registers over the key loop.
+template <int R, int NV>
+SEER_INLINE void pv_rows(const float* p, int64_t nk, const float* v, int64_t dv_pad, int64_t c0, float* o) {
+  vf16 acc[R][NV];
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < 4; ++c) acc[r][c] = c < nvec ? load(o + r * dv_pad + c0 + c * kLanes) : vf16{};
+#pragma GCC unroll 4
+    for (int c = 0; c < NV; ++c) acc[r][c] = load(o + r * dv_pad + c0 + c * kLanes);
   for (int64_t j = 0; j < nk; ++j) {
-    vf16 vv[4];
-    for (int c = 0; c < 4; ++c) vv[c] = c < nvec ? load(v + j * dv_pad + c0 + c * kLanes) : vf16{};
+    vf16 vv[NV];
+#pragma GCC unroll 4
+    for (int c = 0; c < NV; ++c) vv[c] = load(v + j * dv_pad + c0 + c * kLanes);
+#pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const vf16 pv = splat(p[r * kBlockK + j]);
-      for (int c = 0; c < 4; ++c) acc[r][c] += pv * vv[c];
+#pragma GCC unroll 4
+      for (int c = 0; c < NV; ++c) acc[r][c] += pv * vv[c];
     }
   }
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
-    for (int c = 0; c < nvec; ++c) store(o + r * dv_pad + c0 + c * kLanes, acc[r][c]);
+#pragma GCC unroll 4
+    for (int c = 0; c < NV; ++c) store(o + r * dv_pad + c0 + c * kLanes, acc[r][c]);
+}
+
+template <int R>
+SEER_INLINE void pv_rows_any(const float* p, int64_t nk, const float* v, int64_t dv_pad, int64_t c0,
+                             int nvec, float* o) {
+  switch (nvec) {
+    case 4: pv_rows<R, 4>(p, nk, v, dv_pad, c0, o); break;
+    case 3: pv_rows<R, 3>(p, nk, v, dv_pad, c0, o); break;
+    case 2: pv_rows<R, 2>(p, nk, v, dv_pad, c0, o); break;
+    default: pv_rows<R, 1>(p, nk, v, dv_pad, c0, o); break;
+  }
 }
 
 // Packs Kᵀ (zero keys past the end) and V (zero lanes past dv) of one head.
@@ -158,7 +179,7 @@ SEER_KERNEL_CLONES void attention_block(const AttentionParams& p, int64_t dv_pad
         store(sr + c * kLanes, e);
         sum += e;
       }
-      const float corr = vexp(splat(m_old - m_new))[0];
+      const float corr = m_old == m_new ? 1.f : std::exp(m_old - m_new);  // exp(-inf) = 0 on the first block
       t.l[r] = t.l[r] * corr + hsum(sum);
       t.m[r] = m_new;
       if (corr != 1.f) {
@@ -171,8 +192,8 @@ SEER_KERNEL_CLONES void attention_block(const AttentionParams& p, int64_t dv_pad
       const int nvec = static_cast<int>(std::min<int64_t>(4, (dv_pad - c0) / kLanes));
       r = 0;
       for (; r + 4 <= nq; r += 4)
-        pv_rows<4>(t.s + r * kBlockK, nk, vblk, dv_pad, c0, nvec, t.o + r * dv_pad);
-      for (; r < nq; ++r) pv_rows<1>(t.s + r * kBlockK, nk, vblk, dv_pad, c0, nvec, t.o + r * dv_pad);
+        pv_rows_any<4>(t.s + r * kBlockK, nk, vblk, dv_pad, c0, nvec, t.o + r * dv_pad);
+      for (; r < nq; ++r) pv_rows_any<1>(t.s + r * kBlockK, nk, vblk, dv_pad, c0, nvec, t.o + r * dv_pad);
     }
   }
   float* ob = out + b * p.out.b + h * p.out.h + q0 * p.out.s;
@@ -226,7 +247,9 @@ void Attention::run(const Args& args) const {
   const int64_t heads = p_.batch * p_.heads;
   // A task packs one head's K/V once and runs a run of its query blocks. Whole heads when
   // there are enough of them to keep every thread busy; otherwise heads split in chunks.
-  const int64_t want_tasks = 4 * static_cast<int64_t>(threads_);
+  // Enough tasks that a thread descheduled by the OS (a busy machine) does not leave the
+  // others idle at the end; re-packing K/V per task costs ~1% at S = 785.
+  const int64_t want_tasks = 16 * static_cast<int64_t>(threads_);
   const int64_t chunks = std::clamp<int64_t>((want_tasks + heads - 1) / heads, 1, qblocks);
   const int64_t per_chunk = (qblocks + chunks - 1) / chunks;
   const int64_t tasks = heads * chunks;

@@ -32,7 +32,10 @@ SEER_INLINE vf16 load(const float* p) {
   return v;
 }
 SEER_INLINE void store(float* p, vf16 v) { std::memcpy(p, &v, sizeof v); }
-SEER_INLINE vf16 splat(float x) { return vf16{} + x; }
+SEER_INLINE vf16 splat(float x) {
+  const vf16 v = {x};  // lane 0, then a broadcast shuffle: one vbroadcastss
+  return __builtin_shufflevector(v, v, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+}
 // Partial load/store of the first n (< 16) lanes; the others read as `fill`.
 SEER_INLINE vf16 load_n(const float* p, int n, float fill = 0.f) {
   alignas(64) float t[kLanes];
@@ -50,15 +53,21 @@ SEER_INLINE vf16 vabs(vf16 a) {
   vi16 bits = (vi16)a & 0x7fffffff;  // vector casts reinterpret bits
   return (vf16)bits;
 }
+// Horizontal sum / max as a 4-step shuffle tree (a scalar loop would be a 16-long dependency
+// chain through memory, which dominated the attention kernel's softmax bookkeeping).
 SEER_INLINE float hsum(vf16 v) {
-  float s = 0.f;
-  for (int i = 0; i < kLanes; ++i) s += v[i];
-  return s;
+  v += __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+  v += __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+  v += __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+  v += __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+  return v[0];
 }
 SEER_INLINE float hmax(vf16 v) {
-  float m = v[0];
-  for (int i = 1; i < kLanes; ++i) m = m > v[i] ? m : v[i];
-  return m;
+  v = vmax(v, __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
+  v = vmax(v, __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11));
+  v = vmax(v, __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13));
+  v = vmax(v, __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14));
+  return v[0];
 }
 
 // e^x. Cody-Waite range reduction x = n·ln2 + r, a degree-6 polynomial for e^r, 2^n through the
