@@ -94,8 +94,9 @@ def time_seer(seer, path, reps, extra):
     with tempfile.TemporaryDirectory() as tmp:
         run_seer(seer, path, 1, extra, tmp)  # warm
         c1, w1 = run_seer(seer, path, 1, extra, tmp)
+        tensor = np.load(os.path.join(tmp, "one.npy"))
         cn, wn = run_seer(seer, path, reps + 1, extra, tmp)
-    return max(cn - c1, 1e-9) / reps, max(wn - w1, 1e-9) / reps
+    return max(cn - c1, 1e-9) / reps, max(wn - w1, 1e-9) / reps, tensor
 
 
 def main():
@@ -112,13 +113,16 @@ def main():
         name = os.path.basename(path)
         r = max(2, reps // 3) if name.startswith("24") else reps
         pc, pw = time_pillow(path, r)
+        reference = pillow_wd14(path)
         print(f"{name:10} {'Pillow 9.4 (Space)':22} {pc*1e3:8.1f} {pw*1e3:8.1f}")
         modes = [("seer exact", [])]
         if name.endswith(".jpg"):
             modes.append(("seer --fast (shrink)", ["--fast"]))
         for label, extra in modes:
-            sc, sw = time_seer(seer, path, r, extra)
-            print(f"{name:10} {label:22} {sc*1e3:8.1f} {sw*1e3:8.1f} {pc/sc:15.2f}x {pw/sw:5.2f}x")
+            sc, sw, tensor = time_seer(seer, path, r, extra)
+            d = np.abs(tensor - reference)
+            print(f"{name:10} {label:22} {sc*1e3:8.1f} {sw*1e3:8.1f} {pc/sc:15.2f}x {pw/sw:5.2f}x"
+                  f"   vs Pillow: max {d.max():.0f}, mean {d.mean():.3f}")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ std::string make_24mp_jpeg() {
           seed = seed * 1664525u + 1013904223u;
           const double fx = x / double(kWidth), fy = y / double(kHeight);
           double v = 128 + 90 * std::sin((3 + c) * fx * 6.2 + c) * std::cos((4 - c) * fy * 5.1);
-          v += ((x / 37 + y / 23 + c) % 2) * 30 + ((seed >> 24) % 9) - 4;
+          v += ((x / 37 + y / 23 + c) % 2) * 30 + ((seed >> 24) % 3) - 1.0;
           px[(static_cast<size_t>(y) * kWidth + x) * 3 + c] =
               static_cast<uint8_t>(std::clamp(v, 0.0, 255.0));
         }
