@@ -301,6 +301,7 @@ void ModelManager::do_load(const std::string& id) {
   Status s = backend->load(*reservation, batch);
   if (!s.ok()) {
     backend->unload();
+    reservation->release();  // before waiters wake: a failed load leaves nothing reserved
     return fail(s.with_context(fmt::format("loading '{}'", id)));
   }
   auto model = std::make_shared<LoadedModel>(descriptor, std::move(backend), std::move(reservation).value(),

@@ -1,0 +1,397 @@
+// The inference routes: /v1/tag, /v1/vision/batch-caption, /v1/caption, /v1/chat/completions,
+// /v1/classify. Each parses JSON into typed requests (api_json.h), acquires the model (loading it
+// if needed), prepares the images, queues them on the scheduler, waits, and formats the results.
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "core/base64.h"
+#include "core/log.h"
+#include "server/http_util.h"
+
+namespace seer {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using nlohmann::json;
+
+struct Submitted {
+  std::string model_id;
+  ModelKind kind = ModelKind::kTagger;
+  std::vector<StatusOr<JobPtr>> jobs;  // one per request, in order
+  Clock::time_point start;
+};
+
+// Acquires the model, prepares every request and queues it. A per-request failure (bad image,
+// queue full) is that request's; a model failure (unknown, does not fit) is the call's.
+StatusOr<Submitted> submit_all(ServerContext& ctx, const ModelDescriptor& model, const CallCommon& common,
+                               std::vector<InferenceRequest> requests) {
+  Submitted s;
+  s.model_id = model.id;
+  s.kind = model.kind;
+  SEER_ASSIGN_OR_RETURN(std::shared_ptr<LoadedModel> lease, ctx.manager.acquire(model.id));
+  s.start = Clock::now();
+  std::optional<std::chrono::milliseconds> timeout;
+  if (common.timeout_s) timeout = std::chrono::milliseconds(static_cast<int64_t>(*common.timeout_s * 1000));
+  for (auto& r : requests) {
+    Status prepared = lease->backend().prepare(r);
+    if (!prepared.ok()) {
+      s.jobs.emplace_back(prepared);
+      continue;
+    }
+    s.jobs.push_back(ctx.scheduler.submit(lease, std::move(r), timeout));
+  }
+  return s;
+}
+
+std::vector<StatusOr<InferenceResult>> wait_all(Submitted& s) {
+  std::vector<StatusOr<InferenceResult>> out;
+  out.reserve(s.jobs.size());
+  for (auto& j : s.jobs) {
+    if (!j.ok()) out.emplace_back(j.status());
+    else out.push_back((*j)->wait());
+  }
+  return out;
+}
+
+void set_inference_headers(httplib::Response& res, const Submitted& s) {
+  res.set_header(kModelHeader, s.model_id);
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - s.start).count();
+  res.set_header("X-Inference-Time", fmt::format("{:.1f}", ms));
+}
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+InferenceRequest tag_request(std::string bytes, const TagParams& params) {
+  TagRequest t;
+  t.image.encoded = std::move(bytes);
+  t.params = params;
+  return t;
+}
+
+// A request for "text about an image" as the model's kind answers it: a tagger tags, a VLM writes.
+InferenceRequest text_request(ModelKind kind, std::string bytes, std::string prompt, std::string length,
+                              int max_tokens) {
+  if (kind == ModelKind::kTagger) return tag_request(std::move(bytes), {});
+  if (kind == ModelKind::kClassifier) {
+    ClassifyRequest c;
+    c.image.encoded = std::move(bytes);
+    return c;
+  }
+  TextRequest t;
+  t.image.encoded = std::move(bytes);
+  t.prompt = std::move(prompt);
+  t.length = std::move(length);
+  t.max_tokens = max_tokens;
+  return t;
+}
+
+// ---- Server-sent events ----------------------------------------------------------------------
+
+// Text pieces produced on the compute thread (on_token), written by the HTTP thread.
+struct StreamState {
+  std::mutex mu;
+  std::deque<std::string> pieces;
+  std::atomic<bool> client_gone{false};
+  JobPtr job;
+  Clock::time_point start;
+};
+
+// Streams `state`'s job: on_piece(piece) for each produced piece (or the whole text at the end
+// when the model produced none), then on_end(result). Runs in httplib's content provider.
+void stream_job(const std::shared_ptr<StreamState>& st, httplib::DataSink& sink,
+                const std::function<std::string(const std::string&)>& piece_event,
+                const std::function<std::string(const StatusOr<InferenceResult>&, bool streamed)>& end_events) {
+  bool streamed = false;
+  auto flush = [&] {
+    std::deque<std::string> pieces;
+    {
+      std::lock_guard lock(st->mu);
+      pieces.swap(st->pieces);
+    }
+    for (auto& p : pieces) {
+      streamed = true;
+      const std::string ev = piece_event(p);
+      if (!sink.is_writable() || !sink.write(ev.data(), ev.size())) {
+        st->client_gone = true;
+        st->job->cancel();
+        return false;
+      }
+    }
+    return true;
+  };
+  while (!st->job->done()) {
+    if (!flush()) return;
+    // Polling keeps the compute thread free of socket writes; 20 ms is below what a reader notices.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (!sink.is_writable()) {
+      st->client_gone = true;
+      st->job->cancel();
+      return;
+    }
+  }
+  if (!flush()) return;
+  const std::string tail = end_events(st->job->wait(), streamed);
+  sink.write(tail.data(), tail.size());
+  sink.done();
+}
+
+std::string sse(const OrderedJson& j) { return "data: " + j.dump() + "\n\n"; }
+
+// Starts a streamed text job: the model is acquired and the job queued before the 200 goes out,
+// so that 404/503/507 are still proper statuses.
+StatusOr<std::shared_ptr<StreamState>> start_stream(ServerContext& ctx, const ModelDescriptor& model,
+                                                    const CallCommon& common, InferenceRequest request) {
+  auto st = std::make_shared<StreamState>();
+  if (auto* tr = std::get_if<TextRequest>(&request)) {
+    std::weak_ptr<StreamState> weak = st;
+    tr->on_token = [weak](std::string_view piece) {
+      auto s = weak.lock();
+      if (!s) return false;
+      std::lock_guard lock(s->mu);
+      s->pieces.emplace_back(piece);
+      return !s->client_gone.load();
+    };
+  }
+  std::vector<InferenceRequest> one;
+  one.push_back(std::move(request));
+  SEER_ASSIGN_OR_RETURN(Submitted sub, submit_all(ctx, model, common, std::move(one)));
+  if (!sub.jobs[0].ok()) return sub.jobs[0].status();
+  st->job = *sub.jobs[0];
+  st->start = sub.start;
+  return st;
+}
+
+// ---- routes ------------------------------------------------------------------------------------
+
+void tag_route(ServerContext& ctx, const json& body, httplib::Response& res) {
+  auto call = parse_tag_call(body, ctx.limits);
+  if (!call.ok()) return reply_error(res, call.status());
+  auto model = resolve_model(ctx, call->common.model, {ModelKind::kTagger}, "/v1/tag");
+  if (!model.ok()) return reply_error(res, model.status());
+  std::vector<InferenceRequest> reqs;
+  for (auto& img : call->images) reqs.push_back(tag_request(std::move(img), call->params));
+  auto sub = submit_all(ctx, *model, call->common, std::move(reqs));
+  if (!sub.ok()) return reply_error(res, sub.status());
+  auto results = wait_all(*sub);
+  set_inference_headers(res, *sub);
+  if (call->single) {
+    if (!results[0].ok()) return reply_error(res, results[0].status());
+    OrderedJson rec = tag_record(std::get<TagOutput>(*results[0]));
+    rec["model"] = sub->model_id;
+    return reply_json(res, rec);
+  }
+  OrderedJson list = OrderedJson::array();
+  for (auto& r : results) list.push_back(r.ok() ? tag_record(std::get<TagOutput>(*r)) : error_body(r.status()));
+  OrderedJson o;
+  o["results"] = std::move(list);
+  o["count"] = results.size();
+  o["model"] = sub->model_id;
+  o["duration"] = seconds_since(sub->start);
+  reply_json(res, o);
+}
+
+void batch_caption_route(ServerContext& ctx, const json& body, httplib::Response& res) {
+  auto call = parse_batch_caption_call(body, ctx.limits);
+  if (!call.ok()) return reply_error(res, call.status());
+  auto model = resolve_model(ctx, call->common.model, {ModelKind::kTagger}, "/v1/vision/batch-caption");
+  if (!model.ok()) return reply_error(res, model.status());
+  std::vector<InferenceRequest> reqs;
+  for (auto& img : call->images) reqs.push_back(tag_request(std::move(img), {}));
+  auto sub = submit_all(ctx, *model, call->common, std::move(reqs));
+  if (!sub.ok()) return reply_error(res, sub.status());
+  auto results = wait_all(*sub);
+  set_inference_headers(res, *sub);
+  // The original shape: {"captions": [{"text"}], "count", "duration"}. A failed image keeps its
+  // slot (empty text plus the error) so indices still match the request.
+  OrderedJson captions = OrderedJson::array();
+  for (auto& r : results) {
+    OrderedJson c;
+    c["text"] = r.ok() ? result_text(*r) : "";
+    if (!r.ok()) c["error"] = error_body(r.status())["error"];
+    captions.push_back(std::move(c));
+  }
+  OrderedJson o;
+  o["captions"] = std::move(captions);
+  o["count"] = results.size();
+  o["duration"] = std::round(seconds_since(sub->start) * 1000) / 1000;
+  reply_json(res, o);
+}
+
+void classify_route(ServerContext& ctx, const json& body, httplib::Response& res) {
+  auto call = parse_classify_call(body, ctx.limits);
+  if (!call.ok()) return reply_error(res, call.status());
+  auto model = resolve_model(ctx, call->common.model, {ModelKind::kClassifier}, "/v1/classify");
+  if (!model.ok()) return reply_error(res, model.status());
+  std::vector<InferenceRequest> reqs;
+  for (auto& img : call->images) {
+    ClassifyRequest c;
+    c.image.encoded = std::move(img);
+    c.top_k = call->top_k;
+    reqs.push_back(std::move(c));
+  }
+  auto sub = submit_all(ctx, *model, call->common, std::move(reqs));
+  if (!sub.ok()) return reply_error(res, sub.status());
+  auto results = wait_all(*sub);
+  set_inference_headers(res, *sub);
+  if (call->single) {
+    if (!results[0].ok()) return reply_error(res, results[0].status());
+    return reply_json(res, classify_record(std::get<ClassifyOutput>(*results[0])));
+  }
+  OrderedJson list = OrderedJson::array();
+  for (auto& r : results) list.push_back(r.ok() ? classify_record(std::get<ClassifyOutput>(*r)) : error_body(r.status()));
+  OrderedJson o;
+  o["results"] = std::move(list);
+  o["count"] = results.size();
+  reply_json(res, o);
+}
+
+void caption_route(ServerContext& ctx, const json& body, httplib::Response& res) {
+  auto call = parse_caption_call(body, ctx.limits);
+  if (!call.ok()) return reply_error(res, call.status());
+  auto model = resolve_model(ctx, call->common.model, {ModelKind::kTagger, ModelKind::kVlm}, "/v1/caption");
+  if (!model.ok()) return reply_error(res, model.status());
+  InferenceRequest req = text_request(model->kind, std::move(call->image), "", call->length, 0);
+  if (call->stream) {
+    auto st = start_stream(ctx, *model, call->common, std::move(req));
+    if (!st.ok()) return reply_error(res, st.status());
+    res.set_header(kModelHeader, model->id);
+    auto state = *st;
+    res.set_chunked_content_provider("text/event-stream", [state](size_t, httplib::DataSink& sink) {
+      stream_job(
+          state, sink, [](const std::string& p) { return sse(OrderedJson{{"chunk", p}}); },
+          [state](const StatusOr<InferenceResult>& r, bool streamed) {
+            if (!r.ok()) return sse(error_body(r.status()));
+            const std::string text = result_text(*r);
+            std::string out = streamed ? "" : sse(OrderedJson{{"chunk", text}});
+            out += sse(OrderedJson{{"stats", text_stats(text, seconds_since(state->start))}});
+            out += sse(OrderedJson{{"completed", true}});
+            return out;
+          });
+      return true;
+    });
+    return;
+  }
+  std::vector<InferenceRequest> one;
+  one.push_back(std::move(req));
+  auto sub = submit_all(ctx, *model, call->common, std::move(one));
+  if (!sub.ok()) return reply_error(res, sub.status());
+  auto results = wait_all(*sub);
+  set_inference_headers(res, *sub);
+  if (!results[0].ok()) return reply_error(res, results[0].status());
+  const std::string text = result_text(*results[0]);
+  OrderedJson o;
+  o["caption"] = text;
+  o["_stats"] = text_stats(text, seconds_since(sub->start));
+  reply_json(res, o);
+}
+
+std::atomic<uint64_t> g_chat_seq{0};
+
+void chat_route(ServerContext& ctx, const json& body, httplib::Response& res) {
+  auto call = parse_chat_call(body, ctx.limits);
+  if (!call.ok()) return reply_error(res, call.status());
+  if (!call->image) {
+    return reply_error(res, Status::invalid_argument("the last user message needs an image_url part (a data URI)"));
+  }
+  auto model = resolve_model(ctx, call->common.model, {ModelKind::kTagger, ModelKind::kVlm}, "/v1/chat/completions");
+  if (!model.ok()) return reply_error(res, model.status());
+  InferenceRequest req = text_request(model->kind, std::move(*call->image), call->text, "normal", call->max_tokens);
+  const auto created = std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch()).count();
+  const std::string id = fmt::format("chatcmpl-{}-{}", created, g_chat_seq++);
+  const std::string model_id = model->id;
+  if (call->stream) {
+    auto st = start_stream(ctx, *model, call->common, std::move(req));
+    if (!st.ok()) return reply_error(res, st.status());
+    res.set_header(kModelHeader, model_id);
+    auto state = *st;
+    auto chunk = [id, created, model_id](const OrderedJson& delta, const OrderedJson& finish) {
+      OrderedJson c;
+      c["id"] = id;
+      c["object"] = "chat.completion.chunk";
+      c["created"] = created;
+      c["model"] = model_id;
+      c["choices"] = OrderedJson::array({OrderedJson{{"index", 0}, {"delta", delta}, {"finish_reason", finish}}});
+      return sse(c);
+    };
+    res.set_chunked_content_provider("text/event-stream", [state, chunk](size_t, httplib::DataSink& sink) {
+      stream_job(
+          state, sink,
+          [chunk](const std::string& p) { return chunk(OrderedJson{{"role", "assistant"}, {"content", p}}, nullptr); },
+          [chunk](const StatusOr<InferenceResult>& r, bool streamed) {
+            if (!r.ok()) return sse(error_body(r.status())) + "data: [DONE]\n\n";
+            std::string out =
+                streamed ? "" : chunk(OrderedJson{{"role", "assistant"}, {"content", result_text(*r)}}, nullptr);
+            out += chunk(OrderedJson::object(), "stop");
+            out += "data: [DONE]\n\n";
+            return out;
+          });
+      return true;
+    });
+    return;
+  }
+  std::vector<InferenceRequest> one;
+  one.push_back(std::move(req));
+  auto sub = submit_all(ctx, *model, call->common, std::move(one));
+  if (!sub.ok()) return reply_error(res, sub.status());
+  auto results = wait_all(*sub);
+  set_inference_headers(res, *sub);
+  if (!results[0].ok()) return reply_error(res, results[0].status());
+  const std::string text = result_text(*results[0]);
+  const int words = text_stats(text, 0)["tokens"].get<int>();
+  OrderedJson o;
+  o["id"] = id;
+  o["object"] = "chat.completion";
+  o["created"] = created;
+  o["model"] = model_id;
+  o["choices"] = OrderedJson::array(
+      {OrderedJson{{"index", 0}, {"message", {{"role", "assistant"}, {"content", text}}}, {"finish_reason", "stop"}}});
+  // As the fork does: completion tokens are a word count (no tokenizer for taggers).
+  o["usage"] = {{"prompt_tokens", 0}, {"completion_tokens", words}, {"total_tokens", words}};
+  reply_json(res, o);
+}
+
+// /v1/caption also takes form fields and multipart (Moondream Station merges them into kwargs).
+StatusOr<json> caption_body(const httplib::Request& req) {
+  const bool form = req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0;
+  if (req.is_multipart_form_data() || form) {
+    json j = json::object();
+    for (const auto& [k, v] : req.params) j[k] = v;
+    for (const auto& [k, f] : req.files) {
+      // A file part holds raw bytes: base64 them so that one path decodes every image.
+      if (!f.filename.empty()) j[k == "image" ? "image_url" : k] = base64_encode(f.content);
+      else j[k] = f.content;
+    }
+    return j;
+  }
+  return parse_json_body(req.body);
+}
+
+}  // namespace
+
+void register_inference_routes(httplib::Server& http, ServerContext& ctx) {
+  auto route = [&ctx](void (*fn)(ServerContext&, const json&, httplib::Response&)) {
+    return [&ctx, fn](const httplib::Request& req, httplib::Response& res) {
+      auto body = parse_json_body(req.body);
+      if (!body.ok()) return reply_error(res, body.status());
+      fn(ctx, *body, res);
+    };
+  };
+  http.Post("/v1/tag", route(tag_route));
+  http.Post("/v1/vision/batch-caption", route(batch_caption_route));
+  http.Post("/v1/batch-caption", route(batch_caption_route));  // the fork's older path
+  http.Post("/v1/classify", route(classify_route));
+  http.Post("/v1/chat/completions", route(chat_route));
+  http.Post("/v1/caption", [&ctx](const httplib::Request& req, httplib::Response& res) {
+    auto body = caption_body(req);
+    if (!body.ok()) return reply_error(res, body.status());
+    caption_route(ctx, *body, res);
+  });
+}
+
+}  // namespace seer
