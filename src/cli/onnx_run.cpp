@@ -57,6 +57,7 @@ int run(const OnnxRunArgs& a) {
   opt.ledger = &ledger;
   opt.owner = std::filesystem::path(a.model).stem().string();
   opt.precision = a.precision == "bf16" ? Precision::kBF16 : Precision::kF32;
+  std::vector<Shape> declared;
   auto names = [&]() -> StatusOr<std::vector<std::string>> {
     ImportOptions io;
     io.ledger = &ledger;
@@ -64,7 +65,10 @@ int run(const OnnxRunArgs& a) {
     io.resolve_ops = false;
     SEER_ASSIGN_OR_RETURN(ImportedGraph g, import_onnx(a.model, io));
     std::vector<std::string> n;
-    for (int v : g.graph.inputs) n.push_back(g.graph.values[v].name);
+    for (int v : g.graph.inputs) {
+      n.push_back(g.graph.values[v].name);
+      declared.push_back(g.graph.values[v].shape_known ? g.graph.values[v].shape : Shape());
+    }
     return n;
   }();
   if (!names.ok()) {
@@ -89,6 +93,20 @@ int run(const OnnxRunArgs& a) {
   for (size_t i = 0; i < order.size(); ++i) {
     inputs.push_back(given[order[i]].second.tensor());
     opt.input_shapes.push_back(inputs.back().shape);
+  }
+  // When the inputs differ from the declared shapes only in the batch dim (dynamic, or fixed at
+  // 1 for a batch-loop graph), load as a server would: per-batch plans up to this batch.
+  bool batch_only = !inputs.empty();
+  for (size_t i = 0; i < inputs.size() && batch_only; ++i) {
+    const Shape& d = declared[i];
+    const Shape& s = inputs[i].shape;
+    batch_only = d.rank() == s.rank() && s.rank() >= 1 && s[0] == inputs[0].shape[0] &&
+                 (d[0] == kDynamicDim || d[0] == 1);
+    for (int k = 1; k < d.rank() && batch_only; ++k) batch_only = d[k] == s[k];
+  }
+  if (batch_only) {
+    opt.max_batch = static_cast<int>(inputs[0].shape[0]);
+    opt.input_shapes.clear();
   }
   auto model = Model::load(a.model, opt);
   if (!model.ok()) {
