@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <onnx/onnx_pb.h>
 
+#include <filesystem>
+
 #include "engine/model.h"
 #include "engine/no_alloc.h"
 #include "engine/onnx/onnx_import.h"
@@ -180,6 +182,35 @@ TEST(EngineGraph, FixedBatchOneGraphRunsABatchAsALoop) {
   }
   ASSERT_EQ(out[0].shape, (Shape{3, 4}));
   for (int i = 0; i < 12; ++i) EXPECT_FLOAT_EQ(out[0].data<float>()[i], -static_cast<float>(i));
+}
+
+}  // namespace
+}  // namespace seer::engine
+
+namespace seer::engine {
+namespace {
+
+// The bytes a model reports before loading are what the real load then charges to the ledger.
+TEST(EngineModel, PlannedBytesMatchTheLedgerAfterLoading) {
+  const std::string path = std::string(SEER_SOURCE_DIR) + "/tests/fixtures/models/wd14_vit/model_opset13.onnx";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "fixture missing: " << path;
+  LoadOptions opt;
+  opt.owner = "wd14";
+  opt.max_batch = 3;
+  auto planned = Model::plan_bytes(path, opt);
+  ASSERT_TRUE(planned.ok()) << planned.status().to_string();
+  MemoryLedger ledger;
+  opt.ledger = &ledger;
+  auto model = Model::load(path, opt);
+  ASSERT_TRUE(model.ok()) << model.status().to_string();
+  auto ctx = (*model)->create_context();
+  ASSERT_TRUE(ctx.ok());
+  EXPECT_EQ(ledger.bytes(DeviceId{}, "wd14", MemoryTag::kWeights), planned->weights);
+  EXPECT_EQ(ledger.bytes(DeviceId{}, "wd14", MemoryTag::kArena), planned->arena);
+  EXPECT_GE(planned->weights, std::filesystem::file_size(path));  // the mapped file at least
+  ctx->reset();
+  model->reset();
+  EXPECT_EQ(ledger.owner_bytes("wd14"), 0u);  // an unload returns every byte
 }
 
 }  // namespace
