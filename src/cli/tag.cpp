@@ -1,9 +1,305 @@
+// `seer tag [options] PATH...`: tag images and folders with a WD14 tagger (issue 6).
+//
+//   seer tag ~/photos -r --model wd-vit-tagger-v3                 # <stem>.txt next to each image
+//   seer tag ~/photos -r --db tags.db --jsonl - --mcut > tags.jsonl
+//
+// Outputs: sidecars (default; --skip-existing, --overwrite, --append, --no-sidecar), --jsonl FILE
+// (`-` = stdout; one record per image, tag_record_json.h), --db FILE (tag index: re-runs skip
+// unchanged images, a killed run resumes). The pipeline is models/tagger/tag_pipeline.h.
+// Progress goes to stderr: a bar on a TTY, plain lines otherwise; then a summary.
+// Exit code: 0 all images tagged or skipped, 1 some image failed, 2 usage (bad flag, no model).
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
 #include "cli/commands.h"
+#include "cli/tag_record_json.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "memory/ledger.h"
+#include "models/tagger/image_file_walker.h"
+#include "models/tagger/tag_index.h"
+#include "models/tagger/tag_pipeline.h"
+#include "models/tagger/wd14_tagger.h"
 
 namespace seer::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct TagArgs {
+  std::vector<std::string> paths;
+  std::string model;
+  bool recursive = false;
+  bool hidden = false;
+  bool overwrite = false;
+  bool append = false;
+  bool skip_existing = false;
+  bool no_sidecar = false;
+  std::string caption_ext = ".txt";
+  std::string jsonl;
+  std::string db;
+  double threshold = 0.35;
+  double character_threshold = 0.85;
+  bool mcut = false;
+  bool mcut_general = false;
+  bool mcut_character = false;
+  std::string characters = "omit";
+  std::string rating_tag = "omit";
+  std::string exclude;
+  bool no_escape = false;
+  bool keep_underscores = false;
+  int batch = 8;
+  bool fast = false;
+  bool retry_failed = true;
+  bool no_progress = false;
+};
+
+StatusOr<TextPlacement> parse_placement(const std::string& s, const char* flag) {
+  if (s == "omit" || s == "none") return TextPlacement::kOmit;
+  if (s == "first") return TextPlacement::kFirst;
+  if (s == "last") return TextPlacement::kLast;
+  return Status::invalid_argument("{} must be omit, first or last, not '{}'", flag, s);
+}
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.find_first_not_of(" \t") != std::string::npos) out.push_back(item);
+  }
+  return out;
+}
+
+// --model: a folder holding model.onnx + selected_tags.csv, or an id under the models dir.
+StatusOr<fs::path> resolve_model(const std::string& model, const std::string& models_dir) {
+  if (model.empty()) {
+    return Status::invalid_argument("--model is required (a WD14 folder, or an id under {})",
+                                    models_dir);
+  }
+  if (Wd14Tagger::is_model_dir(model)) return fs::path(model);
+  fs::path under = fs::path(models_dir) / model;
+  if (Wd14Tagger::is_model_dir(under)) return under;
+  return Status::not_found("model '{}': neither a folder with {} + {} nor an id under {}", model,
+                           Wd14Tagger::kModelFile, Wd14Tagger::kTagsFile, models_dir);
+}
+
+std::string format_duration(double s) {
+  if (!std::isfinite(s) || s < 0) return "--";
+  const long t = std::lround(s);
+  if (t >= 3600) return fmt::format("{}h{:02d}m", t / 3600, (t % 3600) / 60);
+  if (t >= 60) return fmt::format("{}m{:02d}s", t / 60, t % 60);
+  return fmt::format("{}s", t);
+}
+
+// Progress on stderr: a redrawn bar on a TTY, a plain line every 5% otherwise.
+class Progress {
+ public:
+  Progress(size_t total, bool enabled)
+      : total_(total), enabled_(enabled), tty_(::isatty(STDERR_FILENO) == 1),
+        start_(std::chrono::steady_clock::now()) {}
+
+  void update(size_t done, size_t failed) {
+    if (!enabled_) return;
+    const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double rate = el > 0 ? static_cast<double>(done) / el : 0;
+    const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : -1;
+    if (tty_) {
+      if (done != total_ && el - last_draw_ < 0.1) return;
+      last_draw_ = el;
+      constexpr int kWidth = 30;
+      const int fill = total_ ? static_cast<int>(kWidth * done / total_) : kWidth;
+      std::fprintf(stderr, "\r[%s%s] %zu/%zu %.1f img/s ETA %s failed %zu\x1b[K",
+                   std::string(fill, '#').c_str(), std::string(kWidth - fill, '.').c_str(), done,
+                   total_, rate, format_duration(eta).c_str(), failed);
+      if (done == total_) std::fputc('\n', stderr);
+    } else {
+      const size_t step = std::max<size_t>(1, total_ / 20);
+      if (done != total_ && done < next_line_) return;
+      next_line_ = done + step;
+      std::fprintf(stderr, "seer tag: %zu/%zu images, %.1f img/s, ETA %s, %zu failed\n", done, total_,
+                   rate, format_duration(eta).c_str(), failed);
+    }
+  }
+  // Keeps a per-image error line from being drawn over by the bar.
+  void message(const std::string& line) {
+    if (tty_ && enabled_) std::fputs("\r\x1b[K", stderr);
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+
+ private:
+  size_t total_;
+  bool enabled_, tty_;
+  std::chrono::steady_clock::time_point start_;
+  double last_draw_ = -1;
+  size_t next_line_ = 0;
+};
+
+int run_tag(const TagArgs& a, CliContext& ctx) {
+  auto fail = [](const Status& s, int code) {
+    std::fprintf(stderr, "seer tag: %s\n", s.to_string().c_str());
+    return code;
+  };
+  ConfigSources src;
+  if (!ctx.config_file.empty()) src.file = ctx.config_file;
+  src.env = environment_map();
+  src.flags = ctx.flags;
+  auto cfg = load_config(src);
+  if (!cfg.ok()) return fail(cfg.status(), 2);
+
+  TagPipelineOptions opt;
+  TagOptions& t = opt.tag;
+  t.general_threshold = a.threshold;
+  t.character_threshold = a.character_threshold;
+  t.general_mcut = a.mcut || a.mcut_general;
+  t.character_mcut = a.mcut || a.mcut_character;
+  auto chars = parse_placement(a.characters, "--characters");
+  auto rating = parse_placement(a.rating_tag, "--rating-tag");
+  if (!chars.ok()) return fail(chars.status(), 2);
+  if (!rating.ok()) return fail(rating.status(), 2);
+  t.characters_in_text = *chars;
+  t.rating_in_text = *rating;
+  t.exclude = split_commas(a.exclude);
+  t.escape_parentheses = !a.no_escape;
+  t.replace_underscores = !a.keep_underscores;
+  if (static_cast<int>(a.overwrite) + static_cast<int>(a.append) + static_cast<int>(a.skip_existing) > 1) {
+    return fail(Status::invalid_argument("--skip-existing, --overwrite and --append exclude each other"), 2);
+  }
+  if (!a.no_sidecar) {
+    SidecarOptions so;
+    so.mode = a.overwrite ? SidecarMode::kOverwrite
+                          : a.append ? SidecarMode::kAppend : SidecarMode::kSkipExisting;
+    so.extension = a.caption_ext;
+    opt.sidecar = so;
+  }
+  opt.batch = a.batch;
+  opt.decode_threads = cfg->threads;
+  opt.fast_decode = a.fast;
+  opt.retry_failed = a.retry_failed;
+
+  auto model_dir = resolve_model(a.model, cfg->models_dir.empty() ? default_models_dir() : cfg->models_dir);
+  if (!model_dir.ok()) return fail(model_dir.status(), 2);
+  const std::string model_id = fs::path(*model_dir).lexically_normal().filename().string().empty()
+                                   ? fs::path(*model_dir).lexically_normal().parent_path().filename().string()
+                                   : fs::path(*model_dir).lexically_normal().filename().string();
+
+  // The file list (sorted per folder; paths only, streamed from the walk).
+  std::vector<fs::path> roots(a.paths.begin(), a.paths.end());
+  ImageFileWalker walker(roots, {.recursive = a.recursive, .include_hidden = a.hidden});
+  std::vector<WalkedFile> files;
+  while (auto f = walker.next()) files.push_back(std::move(*f));
+  if (files.empty()) {
+    std::fprintf(stderr, "seer tag: no images found%s\n", a.recursive ? "" : " (folders are read with --recursive for subfolders)");
+    return 0;
+  }
+
+  MemoryLedger ledger;
+  TaggerLoadOptions lo;
+  lo.ledger = &ledger;
+  lo.owner = model_id;
+  lo.max_batch = std::max(1, a.batch);
+  lo.precision = cfg->precision == "bf16" ? engine::Precision::kBF16 : engine::Precision::kF32;
+  auto tagger = Wd14Tagger::load(*model_dir, lo);
+  if (!tagger.ok()) return fail(tagger.status(), 2);
+  auto tctx = (*tagger)->create_context();
+  if (!tctx.ok()) return fail(tctx.status(), 1);
+  log::info("tag: {} ({} classes, input {}x{}, batch {}), {} files", model_id,
+            (*tagger)->num_classes(), (*tagger)->preprocess().width,
+            (*tagger)->preprocess().height, (*tagger)->max_batch(), files.size());
+
+  std::unique_ptr<TagIndex> index;
+  if (!a.db.empty()) {
+    TagRunSettings rs{.model_id = model_id,
+                      .general_threshold = t.general_threshold,
+                      .character_threshold = t.character_threshold,
+                      .general_mcut = t.general_mcut,
+                      .character_mcut = t.character_mcut};
+    auto idx = TagIndex::open(a.db, rs);
+    if (!idx.ok()) return fail(idx.status(), 2);
+    index = std::move(idx).value();
+    opt.index = index.get();
+  }
+
+  std::ofstream jsonl_file;
+  std::ostream* jsonl = nullptr;
+  if (a.jsonl == "-") {
+    jsonl = &std::cout;
+  } else if (!a.jsonl.empty()) {
+    jsonl_file.open(a.jsonl, std::ios::out | std::ios::trunc);
+    if (!jsonl_file) return fail(Status::invalid_argument("cannot write {}", a.jsonl), 2);
+    jsonl = &jsonl_file;
+  }
+
+  Progress progress(files.size(), !a.no_progress);
+  size_t done = 0, failed = 0;
+  Wd14TileTagger model(**tagger, **tctx);
+  TagPipeline pipeline(model, ledger, opt);
+  auto summary = pipeline.run(files, [&](const ImageOutcome& o) {
+    ++done;
+    const std::string path = o.file->path.string();
+    if (o.kind == ImageOutcome::Kind::kFailed) {
+      ++failed;
+      progress.message(fmt::format("seer tag: {}: {}", path, o.error.to_string()));
+      if (jsonl) *jsonl << tag_error_json(path, o.error.to_string()) << '\n';
+    } else if (o.kind == ImageOutcome::Kind::kTagged && jsonl) {
+      *jsonl << tag_record_json(path, *o.result) << '\n';
+    }
+    progress.update(done, failed);
+  });
+  if (jsonl) jsonl->flush();
+  if (!summary.ok()) return fail(summary.status(), 1);
+  const TagRunSummary& s = *summary;
+  const double rate = s.seconds > 0 ? static_cast<double>(s.tagged) / s.seconds : 0;
+  const double pure = s.inference_seconds > 0 ? static_cast<double>(s.tagged) / s.inference_seconds : 0;
+  std::fprintf(stderr,
+               "seer tag: %zu images: %zu tagged, %zu skipped, %zu failed in %s (%.2f img/s; "
+               "inference alone %.2f img/s, pipeline efficiency %.2f)\n",
+               s.total, s.tagged, s.skipped, s.failed, format_duration(s.seconds).c_str(), rate, pure,
+               pure > 0 ? rate / pure : 0.0);
+  return s.failed > 0 ? 1 : 0;
+}
+
+}  // namespace
 
 void register_tag(CLI::App& app, CliContext& ctx) {
-  add_pending_command(app, ctx, "tag", "tag images or folders with a WD14 tagger", "the WD14 tagger and batch pipeline: issue 6");
+  auto a = std::make_shared<TagArgs>();
+  CLI::App* cmd = app.add_subcommand("tag", "tag images or folders with a WD14 tagger");
+  cmd->add_option("paths", a->paths, "image files and folders")->required();
+  cmd->add_option("--model,-m", a->model, "WD14 folder (model.onnx + selected_tags.csv) or an id under --models-dir");
+  cmd->add_flag("--recursive,-r", a->recursive, "descend into subfolders");
+  cmd->add_flag("--hidden", a->hidden, "include names starting with '.'");
+  cmd->add_flag("--skip-existing", a->skip_existing, "keep images whose sidecar exists untouched (default)");
+  cmd->add_flag("--overwrite", a->overwrite, "replace existing sidecars");
+  cmd->add_flag("--append", a->append, "add missing tags to existing sidecars");
+  cmd->add_flag("--no-sidecar", a->no_sidecar, "write no sidecar files");
+  cmd->add_option("--caption-ext", a->caption_ext, "sidecar extension")->capture_default_str();
+  cmd->add_option("--jsonl", a->jsonl, "write one JSON record per image to FILE (- = stdout)");
+  cmd->add_option("--db", a->db, "SQLite tag index: skip unchanged images, resume after a crash");
+  cmd->add_option("--threshold", a->threshold, "general tag threshold (p > t)")->capture_default_str();
+  cmd->add_option("--character-threshold", a->character_threshold, "character tag threshold")->capture_default_str();
+  cmd->add_flag("--mcut", a->mcut, "MCut thresholds for general and character tags (character floor 0.15)");
+  cmd->add_flag("--mcut-general", a->mcut_general, "MCut for general tags only");
+  cmd->add_flag("--mcut-character", a->mcut_character, "MCut for character tags only");
+  cmd->add_option("--characters", a->characters, "character tags in the text: omit | first | last")->capture_default_str();
+  cmd->add_option("--rating-tag", a->rating_tag, "the top rating as a tag: omit | first | last")->capture_default_str();
+  cmd->add_option("--exclude", a->exclude, "comma-separated tags to leave out (CSV or display names)");
+  cmd->add_flag("--no-escape", a->no_escape, "do not escape ( and ) in the text");
+  cmd->add_flag("--keep-underscores", a->keep_underscores, "keep the CSV names (no _ -> space)");
+  cmd->add_option("--batch", a->batch, "images per engine call")->capture_default_str();
+  cmd->add_flag("--fast", a->fast, "shrink-on-load for big JPEG/WebP (faster, not bit-exact)");
+  cmd->add_flag("!--no-retry-failed", a->retry_failed, "with --db: skip images that failed before and did not change");
+  cmd->add_flag("--no-progress", a->no_progress, "no progress output");
+  add_config_flags(cmd, ctx, {"models_dir", "precision", "threads"});
+  cmd->callback([&ctx, a] { ctx.exit_code = run_tag(*a, ctx); });
 }
 
 }  // namespace seer::cli
