@@ -1,5 +1,6 @@
 #include "engine/no_alloc.h"
 
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <new>

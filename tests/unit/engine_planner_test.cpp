@@ -61,3 +61,32 @@ TEST(EnginePlanner, RandomLifetimesNeverOverlap) {
 
 }  // namespace
 }  // namespace seer::engine
+
+#include "engine/no_alloc.h"
+
+namespace seer::engine {
+namespace {
+
+std::vector<int>* volatile g_sink = nullptr;
+
+// In a -DSEER_NO_ALLOC_ON_RUN=ON build, operator new inside the run-path scope aborts; the engine
+// tests and tools/check_onnx_models.py then prove the run path allocates nothing.
+TEST(EngineNoAlloc, AllocationInsideTheRunScopeAborts) {
+  if (!no_alloc_enforced()) GTEST_SKIP() << "built without SEER_NO_ALLOC_ON_RUN";
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        NoAllocScope guard;
+        g_sink = new std::vector<int>(100);
+      },
+      "heap allocation");
+  {
+    NoAllocScope guard;
+    AllowAllocScope allow("test");
+    g_sink = new std::vector<int>(100);  // allowed
+  }
+  delete g_sink;
+}
+
+}  // namespace
+}  // namespace seer::engine
