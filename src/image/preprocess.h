@@ -27,9 +27,10 @@
 // Shrink-on-load (LoadOptions::fast) is not exact: libjpeg's DCT-domain 1/n decode is a box
 // average, then the same Pillow resize runs on the smaller picture. Measured with Debian's
 // libvips 8.14 on a 6000×4000 photo-like JPEG (q90, 4:2:0) to a 448 wd14 tile (shrink 4, margin
-// 2): tile difference vs exact max 7, mean 0.57 (0..255); peak RSS added +21 MiB vs +35 MiB
-// exact (tests/model/image_memory_test.cpp); 89 ms vs 262 ms CPU, Pillow's exact Space
-// pipeline 2066 ms (bench/image_bench.py, shared 2-core machine).
+// 2): tile difference vs exact max 2, mean 0.16–0.17 (0..255) on two smooth photo-like images,
+// max 7, mean 0.57 on a noisy one; peak RSS added +21 MiB vs +35 MiB exact
+// (tests/model/image_memory_test.cpp); 82–89 ms vs 262–297 ms CPU, Pillow's exact Space
+// pipeline 2066–2201 ms (bench/image_bench.py, busy shared 2-core machine).
 // Memory: load_tile streams decoded rows into the resizer (PillowResizer), so the photo is never
 // held whole — only libvips's strips and the intermediate (tile width × square side × 3 bytes,
 // 8 MB for a 6000-px side); EXIF orientations 5–8 (transposes) are the exception and decode into
