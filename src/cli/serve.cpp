@@ -32,6 +32,12 @@ int serve(CliContext& ctx, bool insecure) {
 
   // Signals are taken by one thread with sigwait: block them here, before any thread starts,
   // so that every thread inherits the mask.
+  // A handler (not SIG_IGN, which a background launch may have inherited) keeps the signals
+  // pending for sigtimedwait.
+  struct sigaction sa {};
+  sa.sa_handler = [](int) {};
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);

@@ -1,0 +1,174 @@
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "runtime/model_manager.h"
+#include "runtime/scheduler/scheduler.h"
+#include "runtime/testing/fake_backend.h"
+#include "runtime_test_util.h"
+
+namespace seer {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+JobPtr job(std::string text = "x", Clock::time_point deadline = Clock::now() + std::chrono::hours(1),
+           std::shared_ptr<LoadedModel> model = nullptr) {
+  TagRequest t;
+  t.image.encoded = std::move(text);
+  return std::make_shared<Job>(InferenceRequest(std::move(t)), std::move(model), deadline);
+}
+
+TEST(RuntimeBatcher, ClosesAtMaxBatchOrAfterTheDelay) {
+  Batcher b(4, milliseconds(10));
+  const auto t0 = Clock::time_point() + std::chrono::hours(1);
+  for (int i = 0; i < 10; ++i) b.push(job(std::to_string(i)), t0);
+  EXPECT_EQ(*b.ready_at(), t0);  // full: ready now
+  auto p1 = b.pop(t0);
+  ASSERT_EQ(p1.jobs.size(), 4u);
+  EXPECT_EQ(std::get<TagRequest>(p1.jobs[0]->request()).image.encoded, "0");
+  EXPECT_EQ(b.pop(t0).jobs.size(), 4u);
+  // Two left: not ready until the delay has passed since the oldest arrived.
+  EXPECT_EQ(*b.ready_at(), t0 + milliseconds(10));
+  EXPECT_TRUE(b.pop(t0 + milliseconds(9)).jobs.empty());
+  auto p3 = b.pop(t0 + milliseconds(10));
+  ASSERT_EQ(p3.jobs.size(), 2u);
+  EXPECT_EQ(std::get<TagRequest>(p3.jobs[1]->request()).image.encoded, "9");
+  EXPECT_TRUE(b.empty());
+  EXPECT_FALSE(b.ready_at().has_value());
+}
+
+TEST(RuntimeBatcher, DropsCancelledAndExpiredJobsWithoutRunningThem) {
+  Batcher b(8, milliseconds(0));
+  const auto t0 = Clock::now();
+  auto a = job("a"), c = job("c"), e = job("e", t0 + milliseconds(5));
+  c->cancel();
+  b.push(a, t0);
+  b.push(c, t0);
+  b.push(e, t0);
+  auto p = b.pop(t0 + milliseconds(6));
+  ASSERT_EQ(p.jobs.size(), 1u);
+  EXPECT_EQ(p.jobs[0], a);
+  ASSERT_EQ(p.dropped.size(), 2u);
+}
+
+TEST(RuntimeAdmission, RejectsWhenFullAndWhileDraining) {
+  Admission ad(2);
+  EXPECT_TRUE(ad.try_admit("m").ok());
+  EXPECT_TRUE(ad.try_admit("m").ok());
+  Status s = ad.try_admit("m");
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(http_status(s.code()), 503);
+  EXPECT_TRUE(ad.try_admit("other").ok());  // per model
+  ad.release("m");
+  EXPECT_TRUE(ad.try_admit("m").ok());
+  EXPECT_EQ(ad.rejections(), 1u);
+  ad.start_draining();
+  EXPECT_EQ(ad.try_admit("other").code(), StatusCode::kUnavailable);
+}
+
+TEST(RuntimeExecutor, FormsBatchesUpToMaxAndWaitsTheDelayForTheRest) {
+  std::mutex mu;
+  std::vector<int> sizes;
+  std::vector<double> waited_ms;
+  Executor ex("test", [&](const std::string&, std::vector<JobPtr>& jobs) {
+    const auto now = Clock::now();
+    {
+      std::lock_guard lock(mu);
+      sizes.push_back(static_cast<int>(jobs.size()));
+      waited_ms.push_back(std::chrono::duration<double, std::milli>(now - jobs.front()->enqueued()).count());
+    }
+    for (auto& j : jobs) j->complete(InferenceResult(TextOutput{"ok", 0}), static_cast<int>(jobs.size()));
+  });
+  std::vector<JobPtr> jobs;
+  for (int i = 0; i < 10; ++i) jobs.push_back(job());
+  for (auto& j : jobs) ex.submit("m", 4, milliseconds(200), j);
+  ex.wait_idle();
+  for (auto& j : jobs) EXPECT_TRUE(j->wait().ok());
+  ASSERT_EQ(sizes, (std::vector<int>{4, 4, 2}));
+  // The partial batch ran only after the delay (a lower bound: no speed is asserted).
+  EXPECT_GE(waited_ms[2], 200.0);
+}
+
+TEST(RuntimeScheduler, QueueFullIsUnavailableAndEveryAdmittedJobRuns) {
+  MemoryLedger ledger;
+  auto stats = std::make_shared<FakeStats>();
+  FakeSpec spec;
+  spec.max_batch = 1;
+  auto model = std::make_shared<LoadedModel>(testing::named("m"),
+                                             std::make_unique<FakeBackend>("m", spec, stats), Reservation(),
+                                             LoadPlan{}, 1);
+  Scheduler s(testing::scheduler_options(2, 0));
+  auto submit = [&](std::string text) {
+    TagRequest t;
+    t.image.encoded = std::move(text);
+    return s.submit(model, InferenceRequest(std::move(t)));
+  };
+  stats->gate.close();
+  auto j1 = submit("1");
+  ASSERT_TRUE(j1.ok());
+  while (stats->gate.waiting() == 0) std::this_thread::yield();  // j1 runs (blocked)
+  auto j2 = submit("2"), j3 = submit("3");
+  ASSERT_TRUE(j2.ok());
+  ASSERT_TRUE(j3.ok());
+  auto j4 = submit("4");
+  ASSERT_FALSE(j4.ok());
+  EXPECT_EQ(j4.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(s.rejections(), 1u);
+  EXPECT_EQ(s.queue_depths()["m"], 2);
+  stats->gate.open();
+  for (auto* j : {&j1, &j2, &j3}) {
+    auto r = (**j)->wait();
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    EXPECT_EQ(std::get<TagOutput>(*r).text, "fake:" + std::get<TagRequest>((**j)->request()).image.encoded);
+  }
+  s.drain();
+  EXPECT_EQ(stats->requests.load(), 3);
+  EXPECT_EQ(s.queue_depths()["m"], 0);
+}
+
+TEST(RuntimeScheduler, ResultsComeBackInOrderWithTheBatchTheyRanIn) {
+  auto stats = std::make_shared<FakeStats>();
+  FakeSpec spec;
+  spec.max_batch = 8;
+  auto model = std::make_shared<LoadedModel>(testing::named("m"),
+                                             std::make_unique<FakeBackend>("m", spec, stats), Reservation(),
+                                             LoadPlan{}, 8);
+  Scheduler s(testing::scheduler_options(64, 100000));
+  std::vector<JobPtr> jobs;
+  for (int i = 0; i < 8; ++i) {
+    TagRequest t;
+    t.image.encoded = "img" + std::to_string(i);
+    auto j = s.submit(model, InferenceRequest(std::move(t)));
+    ASSERT_TRUE(j.ok());
+    jobs.push_back(*j);
+  }
+  for (int i = 0; i < 8; ++i) {
+    auto r = jobs[i]->wait();
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(std::get<TagOutput>(*r).text, "fake:img" + std::to_string(i));
+    EXPECT_EQ(jobs[i]->batch_size(), 8);  // 8 = max batch closes the batch before the delay
+  }
+  EXPECT_EQ(stats->batches.load(), 1);
+}
+
+TEST(RuntimeScheduler, TimeoutIsDeadlineExceeded) {
+  auto stats = std::make_shared<FakeStats>();
+  auto model = std::make_shared<LoadedModel>(testing::named("m"),
+                                             std::make_unique<FakeBackend>("m", FakeSpec{}, stats), Reservation(),
+                                             LoadPlan{}, 1);
+  Scheduler s(testing::scheduler_options(4, 0));
+  stats->gate.close();
+  TagRequest t;
+  t.image.encoded = "x";
+  auto j = s.submit(model, InferenceRequest(std::move(t)), milliseconds(20));
+  ASSERT_TRUE(j.ok());
+  auto r = (*j)->wait();
+  EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
+  stats->gate.open();
+  s.drain();
+}
+
+}  // namespace
+}  // namespace seer
