@@ -1,9 +1,148 @@
+// `seer bench --onnx MODEL.onnx --batch 1,4,8 [--precision fp32|bf16] [--seconds S] [--threads N]
+// [--json]`: loads the graph once at the largest batch, feeds random input (uniform 0..255 for
+// float inputs, zeros otherwise) and reports images/s per batch, the load time and the peak RSS.
+// With --json the last line of stdout is
+//   {"load_ms": .., "peak_rss_mb": .., "weights_mb": .., "arena_mb": .., "results": [{"batch": 1, "img_per_s": ..}, ..]}
+// bench/vit_bench.sh runs this beside ONNX Runtime on the same file and prints the ratios.
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
+#include "engine/model.h"
+#include "memory/ledger.h"
+#include "memory/probes.h"
 
 namespace seer::cli {
+namespace {
+
+struct BenchArgs {
+  std::string model;
+  std::vector<int> batches{1};
+  std::string precision = "fp32";
+  double seconds = 10;
+  int threads = 0;
+  bool json = false;
+};
+
+// Fills every input of `model` for `batch` images into ledger buffers; tensors point into them.
+Status make_inputs(const engine::Model& model, int batch, MemoryLedger& ledger,
+                   std::vector<Buffer>& storage, std::vector<engine::Tensor>& tensors) {
+  using namespace engine;
+  std::mt19937 rng(1234);
+  std::uniform_real_distribution<float> pixel(0.f, 255.f);
+  for (const IoInfo& in : model.inputs()) {
+    Shape shape = in.shape;
+    for (int d = 0; d < shape.rank(); ++d) {
+      if (shape[d] == kDynamicDim && d == 0) shape[d] = batch;
+      else if (shape[d] == kDynamicDim)
+        return Status::unsupported("input '{}' has a dynamic dimension {} besides the batch", in.name, d);
+    }
+    if (!model.batch_loop() && shape.rank() > 0 && shape[0] != batch) shape[0] = batch;
+    if (model.batch_loop()) shape[0] = batch;
+    const size_t bytes = static_cast<size_t>(shape.numel()) * dtype_size(in.dtype);
+    SEER_ASSIGN_OR_RETURN(Buffer b, ledger.allocate(DeviceId{}, "bench", MemoryTag::kStaging, bytes));
+    if (in.dtype == DataType::kFloat32) {
+      float* p = b.as<float>();
+      for (int64_t i = 0; i < shape.numel(); ++i) p[i] = pixel(rng);
+    } else {
+      std::fill_n(b.as<uint8_t>(), bytes, 0);
+    }
+    tensors.emplace_back(in.dtype, shape, b.data());
+    storage.push_back(std::move(b));
+  }
+  return {};
+}
+
+int run(const BenchArgs& a) {
+  using namespace engine;
+  if (a.threads > 0) omp_set_num_threads(a.threads);
+  const int max_batch = *std::max_element(a.batches.begin(), a.batches.end());
+  MemoryLedger ledger;
+  LoadOptions opt;
+  opt.ledger = &ledger;
+  opt.owner = std::filesystem::path(a.model).stem().string();
+  opt.max_batch = max_batch;
+  opt.precision = a.precision == "bf16" ? Precision::kBF16 : Precision::kF32;
+
+  const auto t0 = std::chrono::steady_clock::now();
+  auto model = Model::load(a.model, opt);
+  if (!model.ok()) {
+    std::fprintf(stderr, "seer bench: %s\n", model.status().to_string().c_str());
+    return 1;
+  }
+  auto ctx = (*model)->create_context();
+  if (!ctx.ok()) {
+    std::fprintf(stderr, "seer bench: %s\n", ctx.status().to_string().c_str());
+    return 1;
+  }
+  const double load_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("model %s  precision %s  max batch %d%s  weights %.1f MB  arena %.1f MB  load %.0f ms\n",
+              a.model.c_str(), a.precision.c_str(), (*model)->max_batch(),
+              (*model)->batch_loop() ? " (batch-1 graph, looped)" : "",
+              (*model)->weight_bytes() / 1048576.0, (*model)->arena_bytes() / 1048576.0, load_ms);
+
+  nlohmann::json results = nlohmann::json::array();
+  for (int batch : a.batches) {
+    std::vector<Buffer> storage;
+    std::vector<Tensor> inputs;
+    Status s = make_inputs(**model, batch, ledger, storage, inputs);
+    std::vector<Tensor> outputs((*model)->outputs().size());
+    if (s.ok()) s = (*model)->run(**ctx, inputs, outputs);  // warm-up
+    if (!s.ok()) {
+      std::fprintf(stderr, "seer bench: batch %d: %s\n", batch, s.to_string().c_str());
+      return 1;
+    }
+    int runs = 0;
+    const auto start = std::chrono::steady_clock::now();
+    double elapsed = 0;
+    while (runs < 2 || elapsed < a.seconds) {
+      s = (*model)->run(**ctx, inputs, outputs);
+      if (!s.ok()) {
+        std::fprintf(stderr, "seer bench: batch %d: %s\n", batch, s.to_string().c_str());
+        return 1;
+      }
+      ++runs;
+      elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+    const double img_per_s = runs * batch / elapsed;
+    std::printf("batch %3d  %8.3f img/s  (%d runs in %.1f s, %.1f ms per batch)\n", batch, img_per_s,
+                runs, elapsed, 1000.0 * elapsed / runs);
+    results.push_back({{"batch", batch}, {"img_per_s", img_per_s}});
+  }
+  const double peak_rss_mb = read_peak_rss_bytes() / 1048576.0;
+  std::printf("peak RSS %.0f MB\n", peak_rss_mb);
+  if (a.json) {
+    nlohmann::json j = {{"load_ms", load_ms},
+                        {"peak_rss_mb", peak_rss_mb},
+                        {"weights_mb", (*model)->weight_bytes() / 1048576.0},
+                        {"arena_mb", (*model)->arena_bytes() / 1048576.0},
+                        {"precision", a.precision},
+                        {"results", results}};
+    std::printf("%s\n", j.dump().c_str());
+  }
+  return 0;
+}
+
+}  // namespace
 
 void register_bench(CLI::App& app, CliContext& ctx) {
-  add_pending_command(app, ctx, "bench", "benchmark a model's inference speed", "the engine benchmark: issue 4");
+  auto args = std::make_shared<BenchArgs>();
+  CLI::App* cmd = app.add_subcommand("bench", "benchmark a model's inference speed on random input");
+  cmd->add_option("--onnx", args->model, "the .onnx file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--batch", args->batches, "batch sizes, e.g. 1,4,8")->delimiter(',')->check(CLI::Range(1, 4096));
+  cmd->add_option("--precision", args->precision, "fp32 | bf16")->check(CLI::IsMember({"fp32", "bf16"}));
+  cmd->add_option("--seconds", args->seconds, "seconds per batch size (at least 2 runs)")->check(CLI::Range(0.0, 3600.0));
+  cmd->add_option("--threads", args->threads, "compute threads (default: all cores)")->check(CLI::Range(0, 1024));
+  cmd->add_flag("--json", args->json, "last line of stdout: the results as JSON");
+  cmd->callback([args, &ctx] { ctx.exit_code = run(*args); });
 }
 
 }  // namespace seer::cli

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "image/npy_writer.h"
+#include "engine/npy.h"
 #include "memory/ledger.h"
 
 namespace seer::cli {
@@ -55,7 +55,8 @@ int run_one(const PreprocessArgs& a, const PreprocessSpec& spec_in, const std::s
                 ? std::vector<int64_t>{1, spec->height, spec->width, 3}
                 : std::vector<int64_t>{1, 3, spec->height, spec->width};
   }
-  Status st = write_npy_f32(out_path, tensor, shape);
+  Status st = engine::write_npy(
+      out_path, engine::Tensor(engine::DataType::kFloat32, engine::Shape::from(shape), tensor.data()));
   if (!st.ok()) {
     std::fprintf(stderr, "seer preprocess: %s\n", st.to_string().c_str());
     return 1;

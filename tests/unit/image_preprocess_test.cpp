@@ -1,6 +1,6 @@
 // Preprocessing plumbing: the streamed path (decode rows → Pillow resizer) equals the buffered
-// one (decode whole → make_tile) on every orientation and alpha kind; specs; tensor layouts;
-// the .npy writer. Pixel exactness against Pillow itself is tests/model/image_pillow_test.py.
+// one (decode whole → make_tile) on every orientation and alpha kind; specs; tensor layouts.
+// Pixel exactness against Pillow itself is tests/model/image_pillow_test.py.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "image/npy_writer.h"
 #include "image/preprocess.h"
 #include "memory/ledger.h"
 
@@ -102,21 +101,6 @@ TEST(ImagePreprocess, WriteTensorLayoutsAndValueMap) {
   s.std = {1, 2, 4};
   write_tensor(tile, s, out);  // planes R, G, B; (v * 0.5 - mean) / std
   EXPECT_EQ(std::vector<float>(out, out + 6), (std::vector<float>{4, 19, 4, 11.5f, 3, 6.75f}));
-}
-
-TEST(ImagePreprocess, NpyHeaderIsWhatNumpyWrites) {
-  const float v[6] = {1, 2, 3, 4, 5, 6};
-  const std::string b = npy_f32_bytes(v, {1, 2, 3});
-  // numpy 1.24: np.save of a (1,2,3) float32 array writes exactly this 128-byte header.
-  const std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 2, 3), }";
-  ASSERT_EQ(b.size(), 128u + sizeof v);
-  EXPECT_EQ(b.substr(0, 8), std::string("\x93NUMPY\x01\x00", 8));
-  EXPECT_EQ(static_cast<uint8_t>(b[8]) | (static_cast<uint8_t>(b[9]) << 8), 118);
-  EXPECT_EQ(b.substr(10, dict.size()), dict);
-  EXPECT_EQ(b[127], '\n');
-  EXPECT_EQ(0, std::memcmp(b.data() + 128, v, sizeof v));
-  EXPECT_EQ(npy_f32_bytes(std::span<const float>(v, 3), {3}).substr(10).find("'shape': (3,), }"),
-            41u);
 }
 
 }  // namespace
