@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "runtime/model_catalog.h"
+#include "runtime/tagger_backend.h"
 
 namespace seer::cli {
 
@@ -28,7 +29,9 @@ void register_models(CLI::App& app, CliContext& ctx) {
       ctx.exit_code = 2;
       return;
     }
+    MemoryLedger ledger;  // the families' backends are never created here (listing only)
     ModelFamilyRegistry families = default_family_registry();
+    families.add(tagger_family(ledger));
     CatalogOptions catalog_opt;
     catalog_opt.models_dir = cfg->models_dir;
     auto catalog = ModelCatalog::open(catalog_opt, families);

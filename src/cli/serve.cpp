@@ -13,6 +13,7 @@
 #include "runtime/model_catalog.h"
 #include "runtime/model_manager.h"
 #include "runtime/scheduler/scheduler.h"
+#include "runtime/tagger_backend.h"
 #include "server/http_server.h"
 
 namespace seer::cli {
@@ -56,6 +57,7 @@ int serve(CliContext& ctx, bool insecure) {
   // Model families register here as they are built (src/models/<family>); until then the
   // catalog lists recognised folders that cannot load yet.
   ModelFamilyRegistry families = default_family_registry();
+  families.add(tagger_family(ledger));
   CatalogOptions catalog_opt;
   catalog_opt.models_dir = cfg->models_dir;
   auto catalog = ModelCatalog::open(catalog_opt, families);

@@ -2,19 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/tagger_backend.h"
+#include "server/api_json.h"
+
 namespace seer::cli {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-Json tag_array(const std::vector<ScoredTag>& tags) {
-  Json a = Json::array();
-  for (const auto& t : tags) {
-    // The float widened to double: exact, so the printed shortest form round-trips to it.
-    a.push_back(Json{{"tag", t.tag}, {"score", static_cast<double>(t.score)}});
-  }
-  return a;
-}
 
 std::string dump(const Json& j) {
   return j.dump(-1, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace);
@@ -23,14 +17,12 @@ std::string dump(const Json& j) {
 }  // namespace
 
 std::string tag_record_json(std::string_view path, const TagResult& result) {
+  // One formatter for the JSONL line and the /v1/tag body (server/api_json.h): path first, then
+  // the record's keys in its order.
   Json j;
   j["path"] = std::string(path);
-  Json rating = Json::object();
-  for (const auto& r : result.ratings) rating[r.tag] = static_cast<double>(r.score);
-  j["rating"] = std::move(rating);
-  j["general"] = tag_array(result.general);
-  j["character"] = tag_array(result.character);
-  j["text"] = result.text;
+  Json rec = tag_record(to_tag_output(result));
+  for (auto& [key, value] : rec.items()) j[key] = std::move(value);
   return dump(j);
 }
 

@@ -197,18 +197,22 @@ StatusOr<ChatCall> parse_chat_call(const json& body, const ServerLimits& limits)
 }
 
 namespace {
-OrderedJson scores(const std::vector<ScoredLabel>& labels) {
-  OrderedJson o = OrderedJson::object();
-  for (const auto& l : labels) o[l.label] = l.score;
-  return o;
+// Scores are float32 widened to double (exact), so nlohmann prints the shortest decimal that
+// reads back as the same float, as Python's json.dumps(float(np.float32(p))) does.
+OrderedJson tag_array(const std::vector<ScoredLabel>& labels) {
+  OrderedJson a = OrderedJson::array();
+  for (const auto& l : labels) a.push_back(OrderedJson{{"tag", l.label}, {"score", static_cast<double>(l.score)}});
+  return a;
 }
 }  // namespace
 
 OrderedJson tag_record(const TagOutput& out) {
   OrderedJson o;
-  o["ratings"] = scores(out.ratings);
-  o["general"] = scores(out.general);
-  o["character"] = scores(out.character);
+  OrderedJson rating = OrderedJson::object();
+  for (const auto& r : out.ratings) rating[r.label] = static_cast<double>(r.score);
+  o["rating"] = std::move(rating);
+  o["general"] = tag_array(out.general);
+  o["character"] = tag_array(out.character);
   o["text"] = out.text;
   return o;
 }

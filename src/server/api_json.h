@@ -76,8 +76,9 @@ StatusOr<ChatCall> parse_chat_call(const nlohmann::json& body, const ServerLimit
 StatusOr<std::string> decode_image(const nlohmann::json& value, const std::string& field,
                                    const ServerLimits& limits);
 
-// {"ratings": {"general": 0.9, ...}, "general": {"tag": 0.8, ...}, "character": {...}, "text": "..."}
-// with keys in the result's order (score descending): the `seer tag --jsonl` record.
+// {"rating": {"general": 0.9, ...}, "general": [{"tag", "score"}], "character": [...], "text"}:
+// the `seer tag --jsonl` record without its "path" (cli/tag_record_json builds on this), tags in
+// the result's order (score descending), scores as float32 widened to double.
 OrderedJson tag_record(const TagOutput& out);
 // {"label", "score", "predictions": [{"label", "score"}]}
 OrderedJson classify_record(const ClassifyOutput& out);
