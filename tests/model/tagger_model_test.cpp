@@ -2,6 +2,7 @@
 // tagger-tiny: NHWC 64x64 BGR, 54 classes with hard names) and committed images, against
 // tests/fixtures/tagger/e2e/expected_*.jsonl, which tools/gen_tagger_fixtures.py computed with
 // Pillow preprocessing -> ONNX Runtime -> tools/wd14_reference.py (none of it seer's).
+#include "test_util/temp_dir.h"
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -42,20 +43,10 @@ std::vector<std::string> lines(const fs::path& p) {
   return out;
 }
 
-class TempDir {
+// Every TempDir in this file is named seer-tagger-model-XXXXXX.
+class TempDir : public test::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "seer-tagger-model-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  TempDir() : test::TempDir("seer-tagger-model") {}
 };
 
 std::unique_ptr<Wd14Tagger> load_tiny(MemoryLedger& ledger, int max_batch = 4) {

@@ -1,4 +1,5 @@
 // Tagger file handling: content hash (vs libxxhash), sidecars, file discovery, JSONL records.
+#include "test_util/temp_dir.h"
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,20 +33,10 @@ void spit(const fs::path& p, std::string_view content) {
   out << content;
 }
 
-class TempDir {
+// Every TempDir in this file is named seer-tagger-XXXXXX.
+class TempDir : public test::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "seer-tagger-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  TempDir() : test::TempDir("seer-tagger") {}
 };
 
 std::vector<uint8_t> hash_data(size_t n) {

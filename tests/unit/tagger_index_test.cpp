@@ -1,5 +1,6 @@
 // The tag index: skip lookups, replacement without duplicates, and crash safety under SIGKILL
 // (a forked child killed mid-transaction and at an arbitrary moment, then a resumed run).
+#include "test_util/temp_dir.h"
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -16,20 +17,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
+// Every TempDir in this file is named seer-index-XXXXXX.
+class TempDir : public test::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "seer-index-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  TempDir() : test::TempDir("seer-index") {}
 };
 
 TagRunSettings settings() {

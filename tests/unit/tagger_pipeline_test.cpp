@@ -1,5 +1,6 @@
 // The `seer tag` pipeline with a fake model (no engine): order, batching, failures, sidecars,
 // the tag index, and a run killed with SIGKILL mid-way that resumes with each image exactly once.
+#include "test_util/temp_dir.h"
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -28,20 +29,10 @@ std::string slurp(const fs::path& p) {
   return s.str();
 }
 
-class TempDir {
+// Every TempDir in this file is named seer-pipeline-XXXXXX.
+class TempDir : public test::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "seer-pipeline-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  TempDir() : test::TempDir("seer-pipeline") {}
 };
 
 const TagList& fake_tags() {
