@@ -239,6 +239,9 @@ Status fuse_patterns(Graph& graph, WeightStore& store, int* count) {
   SEER_RETURN_IF_ERROR(fuse_layer_norm(graph, store, &n));
   n += fuse_gelu(graph);
   SEER_RETURN_IF_ERROR(graph.finalize());
+  // The nodes a fused pattern replaced (e.g. the x·x·x Muls of the tanh GELU) still consume the
+  // MatMul output until removed; MatMul-with-activation fusion needs the Gelu as its only consumer.
+  SEER_RETURN_IF_ERROR(remove_dead_nodes(graph));
   SEER_RETURN_IF_ERROR(fuse_matmul_bias(graph, &n));
   SEER_RETURN_IF_ERROR(fuse_attention(graph, &n));
   SEER_RETURN_IF_ERROR(graph.finalize());
