@@ -167,7 +167,9 @@ TEST(ServerRoutes, TagBatchCaptionCaptionAndChatShapes) {
   json b = body_of(r);
   EXPECT_EQ(b["count"], 2);
   EXPECT_EQ(b["results"][0]["text"], "fake:p1");
-  EXPECT_EQ(b["results"][0]["general"]["fake:p1"], 0.5);
+  ASSERT_EQ(b["results"][0]["general"].size(), 1u);  // the `seer tag --jsonl` record shape
+  EXPECT_EQ(b["results"][0]["general"][0]["tag"], "fake:p1");
+  EXPECT_EQ(b["results"][0]["general"][0]["score"], 0.5);
   EXPECT_EQ(b["results"][1]["error"]["code"], "InvalidArgument");
   EXPECT_TRUE(r->has_header("X-Inference-Time"));
   // The original batch-caption shape, data URIs accepted.
