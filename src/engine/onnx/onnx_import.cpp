@@ -73,72 +73,73 @@ struct RawSpan {
   bool present = false;
 };
 
+enum class FieldAction { kCopy, kTaken, kFailed };
+
+// Walks the fields of one message in [begin, end): `take(field, wire, key, start, stop)` sees each
+// field's payload [start, stop) and either handles it (kTaken), asks for it to be copied to `out`
+// unchanged (kCopy), or fails the walk (kFailed).
+template <typename Take>
+bool rewrite_fields(const uint8_t* base, uint64_t begin, uint64_t end, std::string& out, Take take) {
+  Reader r{base, begin, end};
+  while (!r.done()) {
+    const uint64_t field_start = r.pos;
+    const uint64_t key = r.varint();
+    const int field = static_cast<int>(key >> 3), wire = static_cast<int>(key & 7);
+    uint64_t s, e;
+    r.skip(wire, &s, &e);
+    if (!r.ok) return false;
+    switch (take(field, wire, key, s, e)) {
+      case FieldAction::kCopy:
+        out.append(reinterpret_cast<const char*>(base + field_start), e - field_start);
+        break;
+      case FieldAction::kTaken: break;
+      case FieldAction::kFailed: return false;
+    }
+  }
+  return r.ok;
+}
+
+// Appends a length-delimited field `key` holding `payload`.
+void put_submessage(std::string& out, uint64_t key, const std::string& payload) {
+  put_varint(out, key);
+  put_varint(out, payload.size());
+  out += payload;
+}
+
 // Copies a TensorProto without field 9 (raw_data), recording where raw_data was.
 bool strip_tensor(const uint8_t* base, uint64_t begin, uint64_t end, std::string& out, RawSpan* raw) {
-  Reader r{base, begin, end};
-  while (!r.done()) {
-    uint64_t field_start = r.pos;
-    uint64_t key = r.varint();
-    int field = static_cast<int>(key >> 3), wire = static_cast<int>(key & 7);
-    uint64_t s, e;
-    r.skip(wire, &s, &e);
-    if (!r.ok) return false;
-    if (field == 9 && wire == 2) {
-      raw->offset = s;
-      raw->length = e - s;
-      raw->present = true;
-    } else {
-      out.append(reinterpret_cast<const char*>(base + field_start), e - field_start);
-    }
-  }
-  return r.ok;
+  return rewrite_fields(base, begin, end, out, [&](int field, int wire, uint64_t, uint64_t s, uint64_t e) {
+    if (field != 9 || wire != 2) return FieldAction::kCopy;
+    raw->offset = s;
+    raw->length = e - s;
+    raw->present = true;
+    return FieldAction::kTaken;
+  });
 }
 
+// Copies a GraphProto with every initializer (field 5) stripped of its raw_data.
 bool strip_graph(const uint8_t* base, uint64_t begin, uint64_t end, std::string& out,
                  std::vector<RawSpan>* raws) {
-  Reader r{base, begin, end};
-  while (!r.done()) {
-    uint64_t field_start = r.pos;
-    uint64_t key = r.varint();
-    int field = static_cast<int>(key >> 3), wire = static_cast<int>(key & 7);
-    uint64_t s, e;
-    r.skip(wire, &s, &e);
-    if (!r.ok) return false;
-    if (field == 5 && wire == 2) {
-      std::string t;
-      RawSpan raw;
-      if (!strip_tensor(base, s, e, t, &raw)) return false;
-      raws->push_back(raw);
-      put_varint(out, key);
-      put_varint(out, t.size());
-      out += t;
-    } else {
-      out.append(reinterpret_cast<const char*>(base + field_start), e - field_start);
-    }
-  }
-  return r.ok;
+  return rewrite_fields(base, begin, end, out, [&](int field, int wire, uint64_t key, uint64_t s, uint64_t e) {
+    if (field != 5 || wire != 2) return FieldAction::kCopy;
+    std::string t;
+    RawSpan raw;
+    if (!strip_tensor(base, s, e, t, &raw)) return FieldAction::kFailed;
+    raws->push_back(raw);
+    put_submessage(out, key, t);
+    return FieldAction::kTaken;
+  });
 }
 
+// Copies a ModelProto with its graph (field 7) stripped as above.
 bool strip_model(const uint8_t* base, uint64_t size, std::string& out, std::vector<RawSpan>* raws) {
-  Reader r{base, 0, size};
-  while (!r.done()) {
-    uint64_t field_start = r.pos;
-    uint64_t key = r.varint();
-    int field = static_cast<int>(key >> 3), wire = static_cast<int>(key & 7);
-    uint64_t s, e;
-    r.skip(wire, &s, &e);
-    if (!r.ok) return false;
-    if (field == 7 && wire == 2) {
-      std::string g;
-      if (!strip_graph(base, s, e, g, raws)) return false;
-      put_varint(out, key);
-      put_varint(out, g.size());
-      out += g;
-    } else {
-      out.append(reinterpret_cast<const char*>(base + field_start), e - field_start);
-    }
-  }
-  return r.ok;
+  return rewrite_fields(base, 0, size, out, [&](int field, int wire, uint64_t key, uint64_t s, uint64_t e) {
+    if (field != 7 || wire != 2) return FieldAction::kCopy;
+    std::string g;
+    if (!strip_graph(base, s, e, g, raws)) return FieldAction::kFailed;
+    put_submessage(out, key, g);
+    return FieldAction::kTaken;
+  });
 }
 
 // ---- conversion ----
