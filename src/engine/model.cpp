@@ -45,6 +45,7 @@ StatusOr<std::shared_ptr<Model>> Model::load(const std::string& path, const Load
   io.ledger = options.ledger;
   io.device = options.device;
   io.owner = options.owner;
+  io.reservation = options.reservation;
   SEER_ASSIGN_OR_RETURN(ImportedGraph imported, import_onnx(path, io));
   return from_graph(std::move(imported.graph), std::move(imported.weights), options);
 }
@@ -61,7 +62,10 @@ StatusOr<std::shared_ptr<Model>> Model::from_graph(Graph graph, std::unique_ptr<
   m->precision_ = options.precision;
   m->max_batch_ = std::max(1, options.max_batch);
   m->services_ = std::make_unique<Services>(*m);
-  SEER_RETURN_IF_ERROR(m->build(options));
+  m->weights_->set_reservation(options.reservation);
+  Status built = m->build(options);
+  m->weights_->set_reservation(nullptr);  // the reservation need not outlive the load
+  SEER_RETURN_IF_ERROR(built);
   return m;
 }
 
@@ -69,6 +73,7 @@ StatusOr<Model::PlannedBytes> Model::plan_bytes(const std::string& path, LoadOpt
   MemoryLedger scratch_ledger;
   SEER_RETURN_IF_ERROR(scratch_ledger.set_budget(options.device, UINT64_MAX / 4));
   options.ledger = &scratch_ledger;
+  options.reservation = nullptr;
   SEER_ASSIGN_OR_RETURN(std::shared_ptr<Model> m, load(path, options));
   PlannedBytes out{m->weight_bytes(), m->arena_bytes()};
   return out;
@@ -154,10 +159,11 @@ std::string Model::op_summary() const {
   return s;
 }
 
-StatusOr<std::unique_ptr<ExecutionContext>> Model::create_context() const {
+StatusOr<std::unique_ptr<ExecutionContext>> Model::create_context(Reservation* from) const {
   std::unique_ptr<ExecutionContext> ctx(new ExecutionContext());
-  SEER_ASSIGN_OR_RETURN(ctx->arena_, ledger_->allocate(device_, owner_, MemoryTag::kArena,
-                                                       std::max<size_t>(arena_bytes_, 64)));
+  const size_t bytes = std::max<size_t>(arena_bytes_, 64);
+  SEER_ASSIGN_OR_RETURN(ctx->arena_, from ? from->allocate(MemoryTag::kArena, bytes)
+                                          : ledger_->allocate(device_, owner_, MemoryTag::kArena, bytes));
   ctx->io_.resize(max_arity_ + 1);
   // Starts the OpenMP team now, so the first run does not allocate it on the run path.
 #pragma omp parallel

@@ -46,6 +46,9 @@ struct LoadOptions {
   std::vector<Shape> input_shapes;
   bool fold_constants = true;
   bool fuse = true;
+  // When set, the weights are drawn from this reservation (planned with plan_bytes()) instead of
+  // charged to the ledger directly; used during load() only.
+  Reservation* reservation = nullptr;
 };
 
 struct IoInfo {
@@ -84,7 +87,8 @@ class Model {
   // Ops in the final graph by type, "MatMul×12, Add×3" (for logs and tests).
   std::string op_summary() const;
 
-  StatusOr<std::unique_ptr<ExecutionContext>> create_context() const;
+  // `from`: draw the arena from this reservation instead of the ledger.
+  StatusOr<std::unique_ptr<ExecutionContext>> create_context(Reservation* from = nullptr) const;
 
   // Runs a batch (inputs' first dim, <= max_batch) or, with LoadOptions::input_shapes, exactly
   // those shapes. `outputs` must have outputs().size() entries; they are overwritten with views

@@ -4,7 +4,8 @@ namespace seer::engine {
 
 StatusOr<void*> WeightStore::allocate(size_t bytes) {
   if (bytes == 0) return const_cast<char*>(kEmpty);
-  SEER_ASSIGN_OR_RETURN(Buffer b, ledger_->allocate(device_, owner_, MemoryTag::kWeights, bytes));
+  SEER_ASSIGN_OR_RETURN(Buffer b, reservation_ ? reservation_->allocate(MemoryTag::kWeights, bytes)
+                                                : ledger_->allocate(device_, owner_, MemoryTag::kWeights, bytes));
   void* p = b.data();
   buffers_.push_back(std::move(b));
   return p;
@@ -13,8 +14,9 @@ StatusOr<void*> WeightStore::allocate(size_t bytes) {
 StatusOr<const void*> WeightStore::map_file(const std::string& path, uint64_t offset,
                                             uint64_t length) {
   if (length == 0) return static_cast<const void*>(kEmpty);
-  SEER_ASSIGN_OR_RETURN(Buffer b, ledger_->map_file(device_, owner_, MemoryTag::kWeights, path,
-                                                     offset, length));
+  SEER_ASSIGN_OR_RETURN(Buffer b, reservation_ ? reservation_->map_file(MemoryTag::kWeights, path, offset, length)
+                                                : ledger_->map_file(device_, owner_, MemoryTag::kWeights, path,
+                                                                    offset, length));
   const void* p = b.data();
   buffers_.push_back(std::move(b));
   return p;

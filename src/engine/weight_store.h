@@ -20,8 +20,11 @@ namespace seer::engine {
 
 class WeightStore {
  public:
-  WeightStore(MemoryLedger& ledger, DeviceId device, std::string owner)
-      : ledger_(&ledger), device_(device), owner_(std::move(owner)) {}
+  // With `reservation`, every byte is drawn from it (a model load planned in advance); it must
+  // stay alive and in place while set (set_reservation(nullptr) once the load is done).
+  WeightStore(MemoryLedger& ledger, DeviceId device, std::string owner, Reservation* reservation = nullptr)
+      : ledger_(&ledger), device_(device), owner_(std::move(owner)), reservation_(reservation) {}
+  void set_reservation(Reservation* reservation) { reservation_ = reservation; }
 
   // A 64-byte-aligned writable buffer; zero bytes gives a valid non-null pointer.
   StatusOr<void*> allocate(size_t bytes);
@@ -40,6 +43,7 @@ class WeightStore {
   MemoryLedger* ledger_;
   DeviceId device_;
   std::string owner_;
+  Reservation* reservation_ = nullptr;
   std::vector<Buffer> buffers_;
   std::map<std::string, const void*> keyed_;
   alignas(64) static inline const char kEmpty[64] = {};

@@ -86,12 +86,13 @@ class TaggerBackend final : public ModelBackend {
     opt.owner = reservation.owner().empty() ? descriptor_.id : reservation.owner();
     opt.device = reservation.device();
     opt.max_batch = batch;
-    // See the header: the engine allocates through the ledger, so the reserved bytes go back
-    // first and the same bytes (the plan) are then charged as real buffers.
-    reservation.release();
+    // Every byte is drawn from the reservation (no window in which another load could take
+    // them); the plan is the engine's own measurement, so a shortfall is a planning bug and
+    // fails the load with ResourceExhausted naming it.
+    opt.reservation = &reservation;
     auto tagger = Wd14Tagger::load(descriptor_.path, opt);
     if (!tagger.ok()) return tagger.status();
-    auto ctx = (*tagger)->create_context();
+    auto ctx = (*tagger)->create_context(&reservation);
     if (!ctx.ok()) return ctx.status();
     tagger_ = std::move(*tagger);
     ctx_ = std::move(*ctx);

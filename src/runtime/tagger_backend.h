@@ -5,9 +5,8 @@
 //
 // plan(b) is the engine's own measurement (engine::Model::plan_bytes at batch b: weights and
 // arena) plus the tagger's float input staging (b × H × W × 3 × 4 bytes).
-// load() gives the reservation's bytes back to the ledger and loads the tagger under the
-// reservation's owner and device: the engine allocates through the ledger itself (it has no
-// Reservation API), so the budget check is the ledger's and the bytes equal the plan.
+// load() draws every byte (weights, arena, staging) from the manager's reservation, under its
+// owner and device (engine::LoadOptions::reservation), so no other load can take them meanwhile.
 // prepare() decodes the request's image with the image layer's limits (DecodeLimits defaults)
 // into a WD14 tile (image/preprocess.h preset "wd14" at the graph's size); errors keep their
 // codes (PayloadTooLarge, InvalidArgument/Unsupported for a bad image).

@@ -464,7 +464,7 @@ StatusOr<ImportedGraph> import_onnx(const std::string& path, const ImportOptions
   if (stat(path.c_str(), &st) != 0) return Status::not_found("model file '{}' not found", path);
   ImportedGraph out;
   out.file_bytes = static_cast<uint64_t>(st.st_size);
-  out.weights = std::make_unique<WeightStore>(*options.ledger, options.device, options.owner);
+  out.weights = std::make_unique<WeightStore>(*options.ledger, options.device, options.owner, options.reservation);
   SEER_ASSIGN_OR_RETURN(const void* mapped, out.weights->map_file(path, 0, out.file_bytes));
   const uint8_t* base = static_cast<const uint8_t*>(mapped);
 
@@ -506,7 +506,7 @@ StatusOr<ImportedGraph> import_onnx_bytes(const void* data, size_t size, const I
   if (!options.ledger) return Status::internal("import_onnx: no ledger");
   ImportedGraph out;
   out.file_bytes = size;
-  out.weights = std::make_unique<WeightStore>(*options.ledger, options.device, options.owner);
+  out.weights = std::make_unique<WeightStore>(*options.ledger, options.device, options.owner, options.reservation);
   onnx::ModelProto model;
   SEER_RETURN_IF_ERROR(parse_structure(data, size, &model));
   Importer importer(options, base_dir, nullptr, *out.weights);

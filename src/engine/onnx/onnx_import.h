@@ -31,6 +31,7 @@ struct ImportOptions {
   DeviceId device;
   std::string owner = "model";     // ledger owner of every weight buffer
   bool resolve_ops = true;         // check every node against OpRegistry::global()
+  Reservation* reservation = nullptr;  // when set, the weights are drawn from it (see WeightStore)
 };
 
 struct ImportedGraph {

@@ -34,6 +34,7 @@ StatusOr<std::unique_ptr<Wd14Tagger>> Wd14Tagger::load(const std::filesystem::pa
   lo.device = options.device;
   lo.max_batch = std::max(1, options.max_batch);
   lo.precision = options.precision;
+  lo.reservation = options.reservation;
   SEER_ASSIGN_OR_RETURN(t->model_, engine::Model::load((dir / kModelFile).string(), lo));
 
   const auto& ins = t->model_->inputs();
@@ -75,11 +76,12 @@ StatusOr<std::unique_ptr<Wd14Tagger>> Wd14Tagger::load(const std::filesystem::pa
   return t;
 }
 
-StatusOr<std::unique_ptr<TaggerContext>> Wd14Tagger::create_context() const {
+StatusOr<std::unique_ptr<TaggerContext>> Wd14Tagger::create_context(Reservation* from) const {
   auto ctx = std::make_unique<TaggerContext>();
-  SEER_ASSIGN_OR_RETURN(ctx->exec_, model_->create_context());
+  SEER_ASSIGN_OR_RETURN(ctx->exec_, model_->create_context(from));
   const size_t bytes = static_cast<size_t>(max_batch()) * tensor_elements(spec_) * sizeof(float);
-  SEER_ASSIGN_OR_RETURN(ctx->staging_, ledger_->allocate(device_, owner_, MemoryTag::kStaging, bytes));
+  SEER_ASSIGN_OR_RETURN(ctx->staging_, from ? from->allocate(MemoryTag::kStaging, bytes)
+                                            : ledger_->allocate(device_, owner_, MemoryTag::kStaging, bytes));
   ctx->outputs_.resize(model_->outputs().size());
   return ctx;
 }

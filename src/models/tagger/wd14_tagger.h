@@ -41,6 +41,8 @@ struct TaggerLoadOptions {
   DeviceId device{};
   int max_batch = 8;
   engine::Precision precision = engine::Precision::kF32;
+  // When set, the weights are drawn from it (the runtime's planned load) instead of the ledger.
+  Reservation* reservation = nullptr;
 };
 
 // Per-thread execution state: the engine's arena and the float input staging buffer
@@ -68,7 +70,8 @@ class Wd14Tagger {
   static StatusOr<std::unique_ptr<Wd14Tagger>> load(const std::filesystem::path& dir,
                                                     const TaggerLoadOptions& options);
 
-  StatusOr<std::unique_ptr<TaggerContext>> create_context() const;
+  // `from`: draw the arena and staging from this reservation instead of the ledger.
+  StatusOr<std::unique_ptr<TaggerContext>> create_context(Reservation* from = nullptr) const;
 
   // Runs tiles[0..n) (n <= max_batch, each made with preprocess()) as one engine call; writes
   // n × num_classes() probabilities to `probs` (resized).
