@@ -1,6 +1,8 @@
 // `seer bench --onnx MODEL.onnx --batch 1,4,8 [--precision fp32|bf16] [--seconds S] [--threads N]
-// [--json]`: loads the graph once at the largest batch, feeds random input (uniform 0..255 for
-// float inputs, zeros otherwise) and reports images/s per batch, the load time and the peak RSS.
+// [--input X.npy] [--json]`: loads the graph once at the largest batch, feeds random input
+// (uniform 0..255 for float inputs, zeros otherwise) or, with --input, the images of a float32
+// .npy [N, ...] (cycled to fill the batch) to the first input, and reports images/s per batch,
+// the load time and the peak RSS. MODEL may also be a TF.js model folder (or its model.json).
 // With --json the last line of stdout is
 //   {"load_ms": .., "peak_rss_mb": .., "weights_mb": .., "arena_mb": .., "results": [{"batch": 1, "img_per_s": ..}, ..]}
 // bench/vit_bench.sh runs this beside ONNX Runtime on the same file and prints the ratios.
@@ -16,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "engine/model.h"
+#include "engine/npy.h"
 #include "memory/ledger.h"
 #include "memory/probes.h"
 
@@ -29,10 +32,11 @@ struct BenchArgs {
   double seconds = 10;
   int threads = 0;
   bool json = false;
+  std::string input_npy;  // optional real pixels for the first input
 };
 
 // Fills every input of `model` for `batch` images into ledger buffers; tensors point into them.
-Status make_inputs(const engine::Model& model, int batch, MemoryLedger& ledger,
+Status make_inputs(const engine::Model& model, int batch, MemoryLedger& ledger, const engine::NpyArray* given,
                    std::vector<Buffer>& storage, std::vector<engine::Tensor>& tensors) {
   using namespace engine;
   std::mt19937 rng(1234);
@@ -48,7 +52,17 @@ Status make_inputs(const engine::Model& model, int batch, MemoryLedger& ledger,
     if (model.batch_loop()) shape[0] = batch;
     const size_t bytes = static_cast<size_t>(shape.numel()) * dtype_size(in.dtype);
     SEER_ASSIGN_OR_RETURN(Buffer b, ledger.allocate(DeviceId{}, "bench", MemoryTag::kStaging, bytes));
-    if (in.dtype == DataType::kFloat32) {
+    const size_t per_image = shape.rank() > 0 && shape[0] > 0 ? bytes / static_cast<size_t>(shape[0]) : bytes;
+    if (given && tensors.empty()) {  // the first input: the given images, cycled
+      if (given->dtype != in.dtype || given->shape.rank() != shape.rank() || given->shape[0] < 1 ||
+          given->data.size() % per_image != 0)
+        return Status::invalid_argument("--input {} does not fit input '{}' {}", given->shape.to_string(), in.name,
+                                        shape.to_string());
+      const size_t have = given->data.size() / per_image;
+      for (int64_t i = 0; i < shape[0]; ++i)
+        std::copy_n(given->data.data() + (static_cast<size_t>(i) % have) * per_image, per_image,
+                    b.as<uint8_t>() + static_cast<size_t>(i) * per_image);
+    } else if (in.dtype == DataType::kFloat32) {
       float* p = b.as<float>();
       for (int64_t i = 0; i < shape.numel(); ++i) p[i] = pixel(rng);
     } else {
@@ -89,11 +103,20 @@ int run(const BenchArgs& a) {
               (*model)->batch_loop() ? " (batch-1 graph, looped)" : "",
               (*model)->weight_bytes() / 1048576.0, (*model)->arena_bytes() / 1048576.0, load_ms);
 
+  engine::NpyArray given;
+  if (!a.input_npy.empty()) {
+    auto npy = engine::read_npy(a.input_npy);
+    if (!npy.ok()) {
+      std::fprintf(stderr, "seer bench: %s\n", npy.status().to_string().c_str());
+      return 1;
+    }
+    given = std::move(npy).value();
+  }
   nlohmann::json results = nlohmann::json::array();
   for (int batch : a.batches) {
     std::vector<Buffer> storage;
     std::vector<Tensor> inputs;
-    Status s = make_inputs(**model, batch, ledger, storage, inputs);
+    Status s = make_inputs(**model, batch, ledger, a.input_npy.empty() ? nullptr : &given, storage, inputs);
     std::vector<Tensor> outputs((*model)->outputs().size());
     if (s.ok()) s = (*model)->run(**ctx, inputs, outputs);  // warm-up
     if (!s.ok()) {
@@ -136,7 +159,9 @@ int run(const BenchArgs& a) {
 void register_bench(CLI::App& app, CliContext& ctx) {
   auto args = std::make_shared<BenchArgs>();
   CLI::App* cmd = app.add_subcommand("bench", "benchmark a model's inference speed on random input");
-  cmd->add_option("--onnx", args->model, "the .onnx file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--onnx", args->model, "the .onnx file (or a TF.js model folder)")->required()->check(CLI::ExistingPath);
+  cmd->add_option("--input", args->input_npy, "float32 .npy of images for the first input (default: random)")
+      ->check(CLI::ExistingFile);
   cmd->add_option("--batch", args->batches, "batch sizes, e.g. 1,4,8")->delimiter(',')->check(CLI::Range(1, 4096));
   cmd->add_option("--precision", args->precision, "fp32 | bf16")->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_option("--seconds", args->seconds, "seconds per batch size (at least 2 runs)")->check(CLI::Range(0.0, 3600.0));

@@ -11,6 +11,7 @@
 #include "engine/onnx/onnx_import.h"
 #include "engine/passes/passes.h"
 #include "engine/plan.h"
+#include "engine/tfjs/tfjs_import.h"
 
 namespace seer::engine {
 
@@ -46,7 +47,9 @@ StatusOr<std::shared_ptr<Model>> Model::load(const std::string& path, const Load
   io.device = options.device;
   io.owner = options.owner;
   io.reservation = options.reservation;
-  SEER_ASSIGN_OR_RETURN(ImportedGraph imported, import_onnx(path, io));
+  // A TF.js folder (or its model.json) goes through the TF.js importer; anything else is ONNX.
+  SEER_ASSIGN_OR_RETURN(ImportedGraph imported,
+                        is_tfjs_model_path(path) ? import_tfjs(path, io) : import_onnx(path, io));
   return from_graph(std::move(imported.graph), std::move(imported.weights), options);
 }
 
