@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "memory/probes.h"
 #include "server/http_util.h"
+#include "server/routes_web.h"
 
 namespace seer {
 
@@ -78,7 +79,10 @@ void HttpServer::install_routes() {
 
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     t_request_start = Clock::now();
-    if (options_.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+    // The status page's files are public (they hold no data); the data routes it calls are not.
+    if (options_.api_key.empty() || req.path == "/health" || is_public_web_path(req.path)) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
     const std::string auth = req.get_header_value("Authorization");
     const std::string prefix = "Bearer ";
     if (auth.rfind(prefix, 0) == 0 && constant_time_equal(auth.substr(prefix.size()), options_.api_key)) {

@@ -1,6 +1,7 @@
 // GET /health, GET /v1/status, GET /metrics: what the server is and what holds the memory.
 #include "memory/probes.h"
 #include "server/http_util.h"
+#include "server/routes_web.h"
 
 namespace seer {
 
@@ -100,6 +101,7 @@ void register_system_routes(httplib::Server& http, ServerContext& ctx) {
     o["version"] = SEER_VERSION;
     reply_json(res, o);
   });
+  register_web_routes(http);  // GET / and /status: the status page (routes_web.cpp)
   http.Get("/v1/status", [&ctx](const httplib::Request&, httplib::Response& res) { reply_json(res, status_json(ctx)); });
   http.Get("/metrics", [&ctx](const httplib::Request&, httplib::Response& res) {
     res.set_content(ctx.metrics.render(gather_gauges(ctx)), "text/plain; version=0.0.4");
