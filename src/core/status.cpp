@@ -6,6 +6,7 @@ std::string_view to_string(StatusCode code) {
   switch (code) {
     case StatusCode::kOk: return "OK";
     case StatusCode::kInvalidArgument: return "InvalidArgument";
+    case StatusCode::kUnauthenticated: return "Unauthenticated";
     case StatusCode::kNotFound: return "NotFound";
     case StatusCode::kPayloadTooLarge: return "PayloadTooLarge";
     case StatusCode::kUnsupported: return "Unsupported";
@@ -22,6 +23,7 @@ int http_status(StatusCode code) {
   switch (code) {
     case StatusCode::kOk: return 200;
     case StatusCode::kInvalidArgument: return 400;
+    case StatusCode::kUnauthenticated: return 401;
     case StatusCode::kNotFound: return 404;
     case StatusCode::kPayloadTooLarge: return 413;
     // 415 Unsupported Media Type: what a client most often meets is an image format or an

@@ -22,6 +22,7 @@ namespace seer {
 enum class StatusCode {
   kOk = 0,
   kInvalidArgument,    // 400: the request or file is malformed
+  kUnauthenticated,    // 401: a missing or wrong API key
   kNotFound,           // 404: unknown model, route or file
   kPayloadTooLarge,    // 413: over a byte, pixel or size limit
   kUnsupported,        // 415: a format, op or feature seer does not implement
@@ -51,6 +52,7 @@ class [[nodiscard]] Status {
     return Status(StatusCode::code_name, fmt::format(f, std::forward<Args>(args)...)); \
   }
   SEER_STATUS_FACTORY(invalid_argument, kInvalidArgument)
+  SEER_STATUS_FACTORY(unauthenticated, kUnauthenticated)
   SEER_STATUS_FACTORY(not_found, kNotFound)
   SEER_STATUS_FACTORY(payload_too_large, kPayloadTooLarge)
   SEER_STATUS_FACTORY(unsupported, kUnsupported)

@@ -88,12 +88,8 @@ void HttpServer::install_routes() {
     if (auth.rfind(prefix, 0) == 0 && constant_time_equal(auth.substr(prefix.size()), options_.api_key)) {
       return httplib::Server::HandlerResponse::Unhandled;
     }
-    // 401 is the server's own answer (not a Status code): only the HTTP edge knows about keys.
-    OrderedJson body;
-    body["error"]["code"] = "Unauthenticated";
-    body["error"]["message"] = "this server needs 'Authorization: Bearer <api key>'";
     res.set_header("WWW-Authenticate", "Bearer");
-    reply_json(res, body, 401);
+    reply_error(res, Status::unauthenticated("this server needs 'Authorization: Bearer <api key>'"));
     return httplib::Server::HandlerResponse::Handled;
   });
 

@@ -125,6 +125,10 @@ std::string Metrics::render(const MetricsGauges& g) const {
   scalar("seer_rejections_total", "counter", "Requests refused because a queue was full or the server drained.",
          g.rejections);
   scalar("seer_catalog_scans_total", "counter", "Full scans of the models dir.", g.scans);
+  scalar("seer_jobs_cancelled_total", "counter",
+         "Queued jobs dropped without running because their client closed the connection.", g.jobs_cancelled);
+  scalar("seer_jobs_expired_total", "counter", "Queued jobs dropped without running because their timeout passed.",
+         g.jobs_expired);
   scalar("seer_ghost_trims_total", "counter", "Allocator trims triggered by ghost memory.", g.trims);
   return out;
 }

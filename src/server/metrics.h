@@ -10,7 +10,8 @@
 // batch_duration_seconds{model} (histogram), and from MetricsGauges: queue_depth{model},
 // memory_bytes{device,model,tag}, memory_budget_bytes{device}, ghost_bytes,
 // model_loads_total, model_load_failures_total, model_evictions_total, model_unloads_total,
-// rejections_total, catalog_scans_total, ghost_trims_total, process_resident_bytes.
+// rejections_total, catalog_scans_total, ghost_trims_total, process_resident_bytes,
+// jobs_cancelled_total (client gone: dropped from the queue, never run), jobs_expired_total.
 // Thread-safe.
 #pragma once
 
@@ -48,6 +49,7 @@ struct MetricsGauges {
   std::map<std::string, uint64_t> budget_bytes;  // by device
   uint64_t ghost_bytes = 0;
   uint64_t loads = 0, load_failures = 0, evictions = 0, unloads = 0, rejections = 0, scans = 0, trims = 0;
+  uint64_t jobs_cancelled = 0, jobs_expired = 0;
   uint64_t rss_bytes = 0;
 };
 

@@ -1,6 +1,7 @@
-// The inference routes: /v1/tag, /v1/vision/batch-caption, /v1/caption, /v1/chat/completions,
-// /v1/classify. Each parses JSON into typed requests (api_json.h), acquires the model (loading it
-// if needed), prepares the images, queues them on the scheduler, waits, and formats the results.
+// The inference routes: /v1/tag, /v1/vision/batch-caption, /v1/caption, /v1/chat/completions
+// (/v1/classify is in routes_classify.cpp). Each parses JSON into typed requests (api_json.h),
+// acquires the model (loading it if needed), prepares the images, queues them on the scheduler,
+// waits, and formats the results.
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -11,6 +12,7 @@
 #include "core/base64.h"
 #include "core/log.h"
 #include "server/http_util.h"
+#include "server/inference_run.h"
 
 namespace seer {
 
@@ -18,51 +20,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using nlohmann::json;
-
-struct Submitted {
-  std::string model_id;
-  ModelKind kind = ModelKind::kTagger;
-  std::vector<StatusOr<JobPtr>> jobs;  // one per request, in order
-  Clock::time_point start;
-};
-
-// Acquires the model, prepares every request and queues it. A per-request failure (bad image,
-// queue full) is that request's; a model failure (unknown, does not fit) is the call's.
-StatusOr<Submitted> submit_all(ServerContext& ctx, const ModelDescriptor& model, const CallCommon& common,
-                               std::vector<InferenceRequest> requests) {
-  Submitted s;
-  s.model_id = model.id;
-  s.kind = model.kind;
-  SEER_ASSIGN_OR_RETURN(std::shared_ptr<LoadedModel> lease, ctx.manager.acquire(model.id));
-  s.start = Clock::now();
-  std::optional<std::chrono::milliseconds> timeout;
-  if (common.timeout_s) timeout = std::chrono::milliseconds(static_cast<int64_t>(*common.timeout_s * 1000));
-  for (auto& r : requests) {
-    Status prepared = lease->backend().prepare(r);
-    if (!prepared.ok()) {
-      s.jobs.emplace_back(prepared);
-      continue;
-    }
-    s.jobs.push_back(ctx.scheduler.submit(lease, std::move(r), timeout));
-  }
-  return s;
-}
-
-std::vector<StatusOr<InferenceResult>> wait_all(Submitted& s) {
-  std::vector<StatusOr<InferenceResult>> out;
-  out.reserve(s.jobs.size());
-  for (auto& j : s.jobs) {
-    if (!j.ok()) out.emplace_back(j.status());
-    else out.push_back((*j)->wait());
-  }
-  return out;
-}
-
-void set_inference_headers(httplib::Response& res, const Submitted& s) {
-  res.set_header(kModelHeader, s.model_id);
-  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - s.start).count();
-  res.set_header("X-Inference-Time", fmt::format("{:.1f}", ms));
-}
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -142,8 +99,8 @@ void stream_job(const std::shared_ptr<StreamState>& st, httplib::DataSink& sink,
 
 std::string sse(const OrderedJson& j) { return "data: " + j.dump() + "\n\n"; }
 
-// Starts a streamed text job: the model is acquired and the job queued before the 200 goes out,
-// so that 404/503/507 are still proper statuses.
+// Starts a streamed text job: the model is acquired, the image decoded and the job queued
+// before the 200 goes out, so that 404/415/503/507 are still proper statuses.
 StatusOr<std::shared_ptr<StreamState>> start_stream(ServerContext& ctx, const ModelDescriptor& model,
                                                     const CallCommon& common, InferenceRequest request) {
   auto st = std::make_shared<StreamState>();
@@ -157,59 +114,68 @@ StatusOr<std::shared_ptr<StreamState>> start_stream(ServerContext& ctx, const Mo
       return !s->client_gone.load();
     };
   }
+  SEER_ASSIGN_OR_RETURN(std::shared_ptr<LoadedModel> lease, ctx.manager.acquire(model.id));
+  st->start = Clock::now();
+  SEER_RETURN_IF_ERROR(ctx.scheduler.prepare(lease->backend(), std::span(&request, 1))[0]);
+  std::optional<std::chrono::milliseconds> timeout;
+  if (common.timeout_s) timeout = std::chrono::milliseconds(static_cast<int64_t>(*common.timeout_s * 1000));
+  SEER_ASSIGN_OR_RETURN(st->job, ctx.scheduler.submit(std::move(lease), std::move(request), timeout));
+  return st;
+}
+
+// Runs one request (non-streamed) and returns its result, or the call's failure.
+StatusOr<InferenceResult> run_one(ServerContext& ctx, const httplib::Request& req, httplib::Response& res,
+                                  const ModelDescriptor& model, const CallCommon& common, InferenceRequest request,
+                                  double* seconds) {
   std::vector<InferenceRequest> one;
   one.push_back(std::move(request));
-  SEER_ASSIGN_OR_RETURN(Submitted sub, submit_all(ctx, model, common, std::move(one)));
-  if (!sub.jobs[0].ok()) return sub.jobs[0].status();
-  st->job = *sub.jobs[0];
-  st->start = sub.start;
-  return st;
+  SEER_ASSIGN_OR_RETURN(InferenceRun run, run_inference(ctx, req, res, model, common, std::move(one)));
+  *seconds = run.seconds();
+  return std::move(run.results[0]);
 }
 
 // ---- routes ------------------------------------------------------------------------------------
 
-void tag_route(ServerContext& ctx, const json& body, httplib::Response& res) {
+// /v1/tag and /v1/vision/batch-caption: each image of the call as a TagRequest on a tagger.
+StatusOr<InferenceRun> run_tag_call(ServerContext& ctx, const httplib::Request& req, httplib::Response& res,
+                                    TagCall& call, const char* route) {
+  SEER_ASSIGN_OR_RETURN(ModelDescriptor model, resolve_model(ctx, call.common.model, {ModelKind::kTagger}, route));
+  std::vector<InferenceRequest> reqs;
+  reqs.reserve(call.images.size());
+  for (auto& img : call.images) reqs.push_back(tag_request(std::move(img), call.params));
+  return run_inference(ctx, req, res, model, call.common, std::move(reqs));
+}
+
+void tag_route(ServerContext& ctx, const httplib::Request& req, const json& body, httplib::Response& res) {
   auto call = parse_tag_call(body, ctx.limits);
   if (!call.ok()) return reply_error(res, call.status());
-  auto model = resolve_model(ctx, call->common.model, {ModelKind::kTagger}, "/v1/tag");
-  if (!model.ok()) return reply_error(res, model.status());
-  std::vector<InferenceRequest> reqs;
-  for (auto& img : call->images) reqs.push_back(tag_request(std::move(img), call->params));
-  auto sub = submit_all(ctx, *model, call->common, std::move(reqs));
-  if (!sub.ok()) return reply_error(res, sub.status());
-  auto results = wait_all(*sub);
-  set_inference_headers(res, *sub);
+  auto run = run_tag_call(ctx, req, res, *call, "/v1/tag");
+  if (!run.ok()) return reply_error(res, run.status());
+  // One image: exactly the `seer tag --jsonl` record without "path" (the model is in the
+  // X-Seer-Model header); several: {"results": [record | {"error"}], "count", "model", "duration"}.
   if (call->single) {
-    if (!results[0].ok()) return reply_error(res, results[0].status());
-    OrderedJson rec = tag_record(std::get<TagOutput>(*results[0]));
-    rec["model"] = sub->model_id;
-    return reply_json(res, rec);
+    if (!run->results[0].ok()) return reply_error(res, run->results[0].status());
+    return reply_json(res, tag_record(std::get<TagOutput>(*run->results[0])));
   }
   OrderedJson list = OrderedJson::array();
-  for (auto& r : results) list.push_back(r.ok() ? tag_record(std::get<TagOutput>(*r)) : error_body(r.status()));
+  for (auto& r : run->results) list.push_back(r.ok() ? tag_record(std::get<TagOutput>(*r)) : error_body(r.status()));
   OrderedJson o;
   o["results"] = std::move(list);
-  o["count"] = results.size();
-  o["model"] = sub->model_id;
-  o["duration"] = seconds_since(sub->start);
+  o["count"] = run->results.size();
+  o["model"] = run->model_id;
+  o["duration"] = run->seconds();
   reply_json(res, o);
 }
 
-void batch_caption_route(ServerContext& ctx, const json& body, httplib::Response& res) {
+void batch_caption_route(ServerContext& ctx, const httplib::Request& req, const json& body, httplib::Response& res) {
   auto call = parse_batch_caption_call(body, ctx.limits);
   if (!call.ok()) return reply_error(res, call.status());
-  auto model = resolve_model(ctx, call->common.model, {ModelKind::kTagger}, "/v1/vision/batch-caption");
-  if (!model.ok()) return reply_error(res, model.status());
-  std::vector<InferenceRequest> reqs;
-  for (auto& img : call->images) reqs.push_back(tag_request(std::move(img), {}));
-  auto sub = submit_all(ctx, *model, call->common, std::move(reqs));
-  if (!sub.ok()) return reply_error(res, sub.status());
-  auto results = wait_all(*sub);
-  set_inference_headers(res, *sub);
+  auto run = run_tag_call(ctx, req, res, *call, "/v1/vision/batch-caption");
+  if (!run.ok()) return reply_error(res, run.status());
   // The original shape: {"captions": [{"text"}], "count", "duration"}. A failed image keeps its
   // slot (empty text plus the error) so indices still match the request.
   OrderedJson captions = OrderedJson::array();
-  for (auto& r : results) {
+  for (auto& r : run->results) {
     OrderedJson c;
     c["text"] = r.ok() ? result_text(*r) : "";
     if (!r.ok()) c["error"] = error_body(r.status())["error"];
@@ -217,40 +183,12 @@ void batch_caption_route(ServerContext& ctx, const json& body, httplib::Response
   }
   OrderedJson o;
   o["captions"] = std::move(captions);
-  o["count"] = results.size();
-  o["duration"] = std::round(seconds_since(sub->start) * 1000) / 1000;
+  o["count"] = run->results.size();
+  o["duration"] = std::round(run->seconds() * 1000) / 1000;
   reply_json(res, o);
 }
 
-void classify_route(ServerContext& ctx, const json& body, httplib::Response& res) {
-  auto call = parse_classify_call(body, ctx.limits);
-  if (!call.ok()) return reply_error(res, call.status());
-  auto model = resolve_model(ctx, call->common.model, {ModelKind::kClassifier}, "/v1/classify");
-  if (!model.ok()) return reply_error(res, model.status());
-  std::vector<InferenceRequest> reqs;
-  for (auto& img : call->images) {
-    ClassifyRequest c;
-    c.image.encoded = std::move(img);
-    c.top_k = call->top_k;
-    reqs.push_back(std::move(c));
-  }
-  auto sub = submit_all(ctx, *model, call->common, std::move(reqs));
-  if (!sub.ok()) return reply_error(res, sub.status());
-  auto results = wait_all(*sub);
-  set_inference_headers(res, *sub);
-  if (call->single) {
-    if (!results[0].ok()) return reply_error(res, results[0].status());
-    return reply_json(res, classify_record(std::get<ClassifyOutput>(*results[0])));
-  }
-  OrderedJson list = OrderedJson::array();
-  for (auto& r : results) list.push_back(r.ok() ? classify_record(std::get<ClassifyOutput>(*r)) : error_body(r.status()));
-  OrderedJson o;
-  o["results"] = std::move(list);
-  o["count"] = results.size();
-  reply_json(res, o);
-}
-
-void caption_route(ServerContext& ctx, const json& body, httplib::Response& res) {
+void caption_route(ServerContext& ctx, const httplib::Request& http_req, const json& body, httplib::Response& res) {
   auto call = parse_caption_call(body, ctx.limits);
   if (!call.ok()) return reply_error(res, call.status());
   auto model = resolve_model(ctx, call->common.model, {ModelKind::kTagger, ModelKind::kVlm}, "/v1/caption");
@@ -276,23 +214,19 @@ void caption_route(ServerContext& ctx, const json& body, httplib::Response& res)
     });
     return;
   }
-  std::vector<InferenceRequest> one;
-  one.push_back(std::move(req));
-  auto sub = submit_all(ctx, *model, call->common, std::move(one));
-  if (!sub.ok()) return reply_error(res, sub.status());
-  auto results = wait_all(*sub);
-  set_inference_headers(res, *sub);
-  if (!results[0].ok()) return reply_error(res, results[0].status());
-  const std::string text = result_text(*results[0]);
+  double seconds = 0;
+  auto result = run_one(ctx, http_req, res, *model, call->common, std::move(req), &seconds);
+  if (!result.ok()) return reply_error(res, result.status());
+  const std::string text = result_text(*result);
   OrderedJson o;
   o["caption"] = text;
-  o["_stats"] = text_stats(text, seconds_since(sub->start));
+  o["_stats"] = text_stats(text, seconds);
   reply_json(res, o);
 }
 
 std::atomic<uint64_t> g_chat_seq{0};
 
-void chat_route(ServerContext& ctx, const json& body, httplib::Response& res) {
+void chat_route(ServerContext& ctx, const httplib::Request& http_req, const json& body, httplib::Response& res) {
   auto call = parse_chat_call(body, ctx.limits);
   if (!call.ok()) return reply_error(res, call.status());
   if (!call->image) {
@@ -335,14 +269,10 @@ void chat_route(ServerContext& ctx, const json& body, httplib::Response& res) {
     });
     return;
   }
-  std::vector<InferenceRequest> one;
-  one.push_back(std::move(req));
-  auto sub = submit_all(ctx, *model, call->common, std::move(one));
-  if (!sub.ok()) return reply_error(res, sub.status());
-  auto results = wait_all(*sub);
-  set_inference_headers(res, *sub);
-  if (!results[0].ok()) return reply_error(res, results[0].status());
-  const std::string text = result_text(*results[0]);
+  double seconds = 0;
+  auto result = run_one(ctx, http_req, res, *model, call->common, std::move(req), &seconds);
+  if (!result.ok()) return reply_error(res, result.status());
+  const std::string text = result_text(*result);
   const int words = text_stats(text, 0)["tokens"].get<int>();
   OrderedJson o;
   o["id"] = id;
@@ -375,22 +305,21 @@ StatusOr<json> caption_body(const httplib::Request& req) {
 }  // namespace
 
 void register_inference_routes(httplib::Server& http, ServerContext& ctx) {
-  auto route = [&ctx](void (*fn)(ServerContext&, const json&, httplib::Response&)) {
+  auto route = [&ctx](void (*fn)(ServerContext&, const httplib::Request&, const json&, httplib::Response&)) {
     return [&ctx, fn](const httplib::Request& req, httplib::Response& res) {
       auto body = parse_json_body(req.body);
       if (!body.ok()) return reply_error(res, body.status());
-      fn(ctx, *body, res);
+      fn(ctx, req, *body, res);
     };
   };
   http.Post("/v1/tag", route(tag_route));
   http.Post("/v1/vision/batch-caption", route(batch_caption_route));
   http.Post("/v1/batch-caption", route(batch_caption_route));  // the fork's older path
-  http.Post("/v1/classify", route(classify_route));
   http.Post("/v1/chat/completions", route(chat_route));
   http.Post("/v1/caption", [&ctx](const httplib::Request& req, httplib::Response& res) {
     auto body = caption_body(req);
     if (!body.ok()) return reply_error(res, body.status());
-    caption_route(ctx, *body, res);
+    caption_route(ctx, req, *body, res);
   });
 }
 

@@ -22,6 +22,8 @@ MetricsGauges gather_gauges(ServerContext& ctx) {
   g.unloads = c.unloads;
   g.trims = c.trims;
   g.rejections = ctx.scheduler.rejections();
+  g.jobs_cancelled = ctx.scheduler.dropped_cancelled();
+  g.jobs_expired = ctx.scheduler.dropped_expired();
   g.scans = ctx.catalog.scan_count();
   g.rss_bytes = read_process_memory().rss_bytes;
   return g;

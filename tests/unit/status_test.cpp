@@ -8,6 +8,7 @@ namespace {
 TEST(Status, HttpMappingFollowsDesign) {
   EXPECT_EQ(http_status(StatusCode::kOk), 200);
   EXPECT_EQ(http_status(StatusCode::kInvalidArgument), 400);
+  EXPECT_EQ(http_status(StatusCode::kUnauthenticated), 401);
   EXPECT_EQ(http_status(StatusCode::kNotFound), 404);
   EXPECT_EQ(http_status(StatusCode::kPayloadTooLarge), 413);
   EXPECT_EQ(http_status(StatusCode::kUnsupported), 415);

@@ -109,6 +109,7 @@ void Executor::loop() {
     const int left = static_cast<int>(p.jobs.size() + p.dropped.size());
     if (dequeued_ && left > 0) dequeued_(pick_model, left);
     for (auto& j : p.dropped) {
+      (j->cancelled() ? dropped_cancelled_ : dropped_expired_)++;
       j->complete(j->cancelled() ? Status::cancelled("the request was cancelled")
                                  : Status::deadline_exceeded("the request timed out while queued"));
     }

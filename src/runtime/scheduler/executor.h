@@ -12,6 +12,7 @@
 // stops after the running batch and completes what still waits with Unavailable.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -41,6 +42,9 @@ class Executor {
   // Blocks until no job waits and no batch runs.
   void wait_idle();
   void stop();
+  // Jobs dropped from a queue without running: cancelled (client gone) / past their deadline.
+  uint64_t dropped_cancelled() const { return dropped_cancelled_.load(); }
+  uint64_t dropped_expired() const { return dropped_expired_.load(); }
 
  private:
   void loop();
@@ -53,6 +57,7 @@ class Executor {
   std::map<std::string, Batcher> batchers_;
   bool running_ = false;
   bool stopping_ = false;
+  std::atomic<uint64_t> dropped_cancelled_{0}, dropped_expired_{0};
   std::thread thread_;
 };
 

@@ -31,6 +31,27 @@ StatusOr<InferenceResult> Job::wait() {
   return std::move(*result_);
 }
 
+StatusOr<InferenceResult> Job::wait(const std::function<bool()>& abandoned, std::chrono::milliseconds poll) {
+  std::unique_lock lock(mu_);
+  while (!result_) {
+    const auto now = Clock::now();
+    if (now >= deadline_) {
+      cancelled_ = true;
+      return Status::deadline_exceeded("no result within the request's timeout");
+    }
+    cv_.wait_until(lock, std::min(deadline_, now + poll), [&] { return result_.has_value(); });
+    if (result_) break;
+    lock.unlock();
+    const bool gone = abandoned && abandoned();  // outside our lock: it may do I/O
+    lock.lock();
+    if (gone && !result_) {
+      cancelled_ = true;
+      return Status::cancelled("the client closed the connection");
+    }
+  }
+  return std::move(*result_);
+}
+
 bool Job::done() const {
   std::lock_guard lock(mu_);
   return result_.has_value();

@@ -4,6 +4,7 @@
 //   scheduler.submit(job);                     // or Unavailable when the queue is full
 //   StatusOr<InferenceResult> r = job->wait(); // until done or the deadline
 //   job->cancel();                             // e.g. the client went away
+//   r = job->wait([&] { return client_gone(); }, std::chrono::milliseconds(50));  // cancels itself
 //
 // Ownership: the scheduler owns the job while queued or running (shared with the waiting
 // caller); the job holds the model lease until its batch has run, then drops it so that an
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -43,6 +45,10 @@ class Job {
   void complete(StatusOr<InferenceResult> result, int batch_size = 0, double run_ms = 0);
   // Waits for the result until the deadline; DeadlineExceeded (and the job cancelled) after.
   StatusOr<InferenceResult> wait();
+  // As wait(), but asks `abandoned` every `poll` while waiting (e.g. "did the client close the
+  // connection?"); when it says yes the job is cancelled (a queued job is then dropped, never
+  // run) and Cancelled is returned.
+  StatusOr<InferenceResult> wait(const std::function<bool()>& abandoned, std::chrono::milliseconds poll);
   bool done() const;
 
   // Filled at completion: for metrics and headers.

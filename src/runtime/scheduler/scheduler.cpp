@@ -4,7 +4,8 @@
 
 namespace seer {
 
-Scheduler::Scheduler(SchedulerOptions options) : options_(options), admission_(options.max_queue) {}
+Scheduler::Scheduler(SchedulerOptions options)
+    : options_(options), admission_(options.max_queue), images_(options.decode_threads, options.max_decodes_queued) {}
 
 Scheduler::~Scheduler() { drain(); }
 
@@ -53,6 +54,20 @@ void Scheduler::run_batch(const std::string& model_id, std::vector<JobPtr>& jobs
   }
   model.reset();
   if (observer_) observer_({model_id, n, ms});
+}
+
+uint64_t Scheduler::dropped_cancelled() const {
+  std::lock_guard lock(mu_);
+  uint64_t n = 0;
+  for (const auto& [d, ex] : executors_) n += ex->dropped_cancelled();
+  return n;
+}
+
+uint64_t Scheduler::dropped_expired() const {
+  std::lock_guard lock(mu_);
+  uint64_t n = 0;
+  for (const auto& [d, ex] : executors_) n += ex->dropped_expired();
+  return n;
 }
 
 void Scheduler::drain() {

@@ -2,7 +2,7 @@
 //
 //   Scheduler scheduler({.max_queue = 256, .batch_delay = std::chrono::milliseconds(2)});
 //   SEER_ASSIGN_OR_RETURN(auto model, manager.acquire(id));          // a lease
-//   SEER_RETURN_IF_ERROR(model->backend().prepare(request));         // decoded before queueing
+//   std::vector<Status> ok = scheduler.prepare(model->backend(), requests);  // decoded on the image pool
 //   SEER_ASSIGN_OR_RETURN(JobPtr job, scheduler.submit(model, std::move(request)));  // 503 if full
 //   StatusOr<InferenceResult> r = job->wait();                        // 504 after the timeout
 //
@@ -23,6 +23,7 @@
 #include "memory/device.h"
 #include "runtime/scheduler/admission.h"
 #include "runtime/scheduler/executor.h"
+#include "runtime/scheduler/image_pool.h"
 
 namespace seer {
 
@@ -30,6 +31,8 @@ struct SchedulerOptions {
   int max_queue = 256;                              // per model
   std::chrono::microseconds batch_delay{2000};
   std::chrono::milliseconds timeout{120000};        // default per-request timeout
+  size_t decode_threads = 0;                        // the image pool (0: min(hardware threads, 8))
+  size_t max_decodes_queued = 256;
 };
 
 struct BatchEvent {
@@ -47,6 +50,11 @@ class Scheduler {
   // model's queue is full or the scheduler drains. `timeout` defaults to the options'.
   StatusOr<JobPtr> submit(std::shared_ptr<LoadedModel> model, InferenceRequest request,
                           std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+  // Decodes the requests' images on the bounded image pool (before they are queued, so that
+  // tiles, not photos, wait in queues). One Status per request, in order.
+  std::vector<Status> prepare(const ModelBackend& backend, std::span<InferenceRequest> requests) {
+    return images_.prepare_all(backend, requests);
+  }
   // Stops admitting, then waits until every queued or running job has finished.
   void drain();
 
@@ -56,6 +64,9 @@ class Scheduler {
   std::map<std::string, int> queue_depths() const { return admission_.depths(); }
   int max_queue() const { return admission_.max_queue(); }
   uint64_t rejections() const { return admission_.rejections(); }
+  // Jobs dropped from the queues without running (their client went away / their deadline passed).
+  uint64_t dropped_cancelled() const;
+  uint64_t dropped_expired() const;
   const SchedulerOptions& options() const { return options_; }
 
  private:
@@ -64,8 +75,9 @@ class Scheduler {
 
   SchedulerOptions options_;
   Admission admission_;
+  ImagePool images_;
   std::function<void(const BatchEvent&)> observer_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::map<DeviceId, std::unique_ptr<Executor>> executors_;
 };
 
