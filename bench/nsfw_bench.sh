@@ -46,14 +46,14 @@ for s in (224, 299):
     np.save(f"{sys.argv[1]}/x{s}.npy", x.astype(np.float32))
 EOF
 
-declare -A seer_ips tfjs_ips tfjs_cpu
+declare -A seer_ips seer_cpu tfjs_ips tfjs_cpu
 for m in ${models//,/ }; do
   size=224; [ "$m" = inception_v3 ] && size=299
   out=$("$seer" bench --onnx "$dir/$m" --batch "$batch" --input "$work/x$size.npy" --precision "$precision" \
         --seconds "$seconds" --threads "$threads" --json)
   echo "$out" | sed '$d' | sed "s/^/[seer $m] /" >&2
-  while read -r b ips; do seer_ips[$m,$b]=$ips; done < <(echo "$out" | tail -1 |
-    python3 -c 'import json,sys; [print(r["batch"], r["img_per_s"]) for r in json.load(sys.stdin)["results"]]')
+  while read -r b ips cpu; do seer_ips[$m,$b]=$ips; seer_cpu[$m,$b]=$cpu; done < <(echo "$out" | tail -1 |
+    python3 -c 'import json,sys; [print(r["batch"], r["img_per_s"], r.get("img_per_cpu_s", "nan")) for r in json.load(sys.stdin)["results"]]')
 done
 if [ "$run_tfjs" = 1 ]; then
   while read -r m b ips cpu; do tfjs_ips[$m,$b]=$ips; tfjs_cpu[$m,$b]=$cpu; done < <(
@@ -63,11 +63,16 @@ for l in sys.stdin:
     r = json.loads(l); print(r["model"], r["batch"], r["images_per_s"], r["images_per_cpu_s"])')
 fi
 
-printf '\n%-14s %5s  %12s  %12s  %14s  %8s\n' model batch "seer img/s" "tfjs img/s" "tfjs img/cpu-s" "seer/tfjs"
+printf '\n%-14s %5s  %11s  %11s  %9s  %15s  %15s  %9s\n' model batch "seer img/s" "tfjs img/s" "seer/tfjs" \
+  "seer img/CPU-s" "tfjs img/CPU-s" "seer/tfjs"
 for m in ${models//,/ }; do
   for b in ${batch//,/ }; do
-    s=${seer_ips[$m,$b]:-nan} t=${tfjs_ips[$m,$b]:-nan} c=${tfjs_cpu[$m,$b]:-nan}
-    python3 -c "import sys; s,t,c=map(float,sys.argv[1:4]); print(f'%-14s %5s  %12.2f  %12.2f  %14.2f  %8s' % ('$m', '$b', s, t, c, f'{s/t:.1f}x' if t==t and t>0 else '-'))" "$s" "$t" "$c"
+    python3 -c "import sys
+s,t,sc,tc=map(float,sys.argv[1:5]); r=lambda a,b: f'{a/b:.1f}x' if a==a and b==b and b>0 else '-'
+print('%-14s %5s  %11.2f  %11.2f  %9s  %15.2f  %15.2f  %9s' % ('$m', '$b', s, t, r(s,t), sc, tc, r(sc,tc)))" \
+      "${seer_ips[$m,$b]:-nan}" "${tfjs_ips[$m,$b]:-nan}" "${seer_cpu[$m,$b]:-nan}" "${tfjs_cpu[$m,$b]:-nan}"
   done
 done
-echo "(seer: $precision, $threads threads; tfjs: @tensorflow/tfjs cpu backend, one JavaScript thread; $(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs))"
+echo "(seer: $precision, $threads threads; tfjs: @tensorflow/tfjs cpu backend, one JavaScript thread; $(nproc) CPUs:" \
+  "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); load average $(cut -d' ' -f1-3 /proc/loadavg)." \
+  "img/CPU-s = images per CPU-second of the process: the fair figure on a busy machine)"

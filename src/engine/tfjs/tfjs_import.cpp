@@ -61,7 +61,7 @@ StatusOr<ImportedGraph> import_tfjs(const std::string& path, const ImportOptions
   std::ifstream f(file);
   if (!f) return Status::not_found("TF.js model '{}' not found", file);
   ImportedGraph out;
-  out.weights = std::make_unique<WeightStore>(*options.ledger, options.device, options.owner);
+  out.weights = std::make_unique<WeightStore>(*options.ledger, options.device, options.owner, options.reservation);
   std::string dir = fs::path(file).parent_path().string();
   if (dir.empty()) dir = ".";
   // nlohmann::json and std::stoll throw on malformed input; no exception leaves the importer.
