@@ -7,56 +7,27 @@
 // SIGTERM ends the server with exit 0.
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "core/base64.h"
+#include "test_util/serve_process.h"
+#include "test_util/temp_dir.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using seer::test::kSeerSource;
 
 namespace {
 
-const fs::path kSource = SEER_SOURCE_DIR;
-const fs::path kBinary = fs::path(SEER_BINARY_DIR) / "seer";
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+const fs::path kSource = kSeerSource;
 
 std::string b64_of(const std::string& bytes) { return seer::base64_encode(bytes); }
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 // The expected record of `image` (its "path" in the JSONL).
 json expected_record(const std::string& image) {
@@ -80,9 +51,14 @@ void expect_tags_near(const json& got, const json& want, const std::string& what
 
 // The HTTP record must be the JSONL record without "path": same keys, same order.
 void expect_record_matches(const json& got, const json& want, const std::string& what) {
-  std::vector<std::string> keys;
+  std::vector<std::string> keys, want_keys;
   for (auto it = got.begin(); it != got.end(); ++it) keys.push_back(it.key());
-  EXPECT_EQ(got.count("path"), 0u) << what;
+  for (auto it = want.begin(); it != want.end(); ++it) {
+    if (it.key() != "path") want_keys.push_back(it.key());
+  }
+  std::sort(keys.begin(), keys.end());
+  std::sort(want_keys.begin(), want_keys.end());
+  EXPECT_EQ(keys, want_keys) << what << ": the record's keys must be the JSONL record's, without path";
   ASSERT_TRUE(got.contains("rating")) << what << ": " << got.dump();
   for (auto& [name, score] : want.at("rating").items()) {
     ASSERT_TRUE(got.at("rating").contains(name)) << what << " rating " << name;
@@ -97,77 +73,22 @@ void expect_record_matches(const json& got, const json& want, const std::string&
 class ServeTagger : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(fs::exists(kBinary)) << kBinary;
-    char tmpl[] = "/tmp/seer-serve-tagger-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    tmp_ = tmpl;
-    const fs::path models = tmp_ / "models" / "tagger-tiny";
-    fs::create_directories(models);
-    for (const char* f : {"model.onnx", "selected_tags.csv"}) {
-      fs::copy_file(kSource / "tests/fixtures/models/tagger-tiny" / f, models / f);
-    }
-    fs::create_directories(tmp_ / "cache");
-    fs::create_directories(tmp_ / "config");
-    port_ = free_port();
-    ASSERT_GT(port_, 0);
-
-    const std::string port = std::to_string(port_);
-    const std::string models_dir = (tmp_ / "models").string();
-    const std::string log = (tmp_ / "serve.log").string();
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      ::setenv("XDG_CACHE_HOME", (tmp_ / "cache").c_str(), 1);
-      ::setenv("XDG_CONFIG_HOME", (tmp_ / "config").c_str(), 1);
-      FILE* f = std::freopen(log.c_str(), "w", stdout);
-      (void)f;
-      ::dup2(STDOUT_FILENO, STDERR_FILENO);
-      ::execl(kBinary.c_str(), kBinary.c_str(), "serve", "--port", port.c_str(), "--models-dir",
-              models_dir.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
-    client_->set_read_timeout(15, 0);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    bool up = false;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (auto r = client_->Get("/health"); r && r->status == 200) {
-        up = true;
-        break;
-      }
-      int st = 0;
-      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-        pid_ = -1;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ASSERT_TRUE(up) << "seer serve did not come up; log:\n" << read_file(tmp_ / "serve.log");
-  }
-
-  void TearDown() override {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int st = 0;
-      ::waitpid(pid_, &st, 0);
-    }
-    std::error_code ec;
-    if (!tmp_.empty()) fs::remove_all(tmp_, ec);
+    seer::test::copy_fixture_model("tagger-tiny", tmp_.path() / "models", "tagger-tiny");
+    ASSERT_TRUE(serve_.start(tmp_.path(), {"--models-dir", (tmp_.path() / "models").string()}))
+        << "seer serve did not come up; log:\n" << serve_.log();
+    client_ = std::make_unique<httplib::Client>(serve_.client(15));
   }
 
   httplib::Result post(const std::string& path, const json& body) {
     return client_->Post(path, body.dump(), "application/json");
   }
 
-  std::string image_b64(const std::string& name) {
-    return b64_of(read_file(kSource / "tests/fixtures/images" / name));
-  }
+  std::string image_b64(const std::string& name) { return seer::test::fixture_image_b64(name); }
 
-  std::string log() { return read_file(tmp_ / "serve.log"); }
+  std::string log() { return serve_.log(); }
 
-  fs::path tmp_;
-  int port_ = 0;
-  pid_t pid_ = -1;
+  seer::test::TempDir tmp_{"seer-serve-tagger"};
+  seer::test::ServeProcess serve_;
   std::unique_ptr<httplib::Client> client_;
 };
 
@@ -231,12 +152,7 @@ TEST_F(ServeTagger, TagCaptionBatchErrorsAndSigterm) {
   expect_record_matches(json::parse(r->body), want_b, b + " after corrupt image");
 
   // SIGTERM -> exit 0.
-  ASSERT_EQ(::kill(pid_, SIGTERM), 0);
-  int st = 0;
-  ASSERT_EQ(::waitpid(pid_, &st, 0), pid_);
-  pid_ = -1;
-  ASSERT_TRUE(WIFEXITED(st)) << log();
-  EXPECT_EQ(WEXITSTATUS(st), 0) << log();
+  EXPECT_EQ(serve_.stop(SIGTERM), 0) << log();
 }
 
 }  // namespace
