@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "runtime/classifier_backend.h"
 #include "runtime/model_catalog.h"
 #include "runtime/tagger_backend.h"
 
@@ -32,6 +33,7 @@ void register_models(CLI::App& app, CliContext& ctx) {
     MemoryLedger ledger;  // the families' backends are never created here (listing only)
     ModelFamilyRegistry families = default_family_registry();
     families.add(tagger_family(ledger));
+    families.add(classifier_family(ledger));
     CatalogOptions catalog_opt;
     catalog_opt.models_dir = cfg->models_dir;
     auto catalog = ModelCatalog::open(catalog_opt, families);

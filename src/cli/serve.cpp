@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "memory/probes.h"
+#include "runtime/classifier_backend.h"
 #include "runtime/model_catalog.h"
 #include "runtime/model_manager.h"
 #include "runtime/scheduler/scheduler.h"
@@ -58,6 +59,7 @@ int serve(CliContext& ctx, bool insecure) {
   // catalog lists recognised folders that cannot load yet.
   ModelFamilyRegistry families = default_family_registry();
   families.add(tagger_family(ledger));
+  families.add(classifier_family(ledger));
   CatalogOptions catalog_opt;
   catalog_opt.models_dir = cfg->models_dir;
   auto catalog = ModelCatalog::open(catalog_opt, families);

@@ -2,6 +2,8 @@
 
 #include <system_error>
 
+#include "runtime/classifier_backend.h"
+
 namespace seer {
 
 namespace fs = std::filesystem;
@@ -86,15 +88,10 @@ std::optional<ModelDescriptor> recognise_wd14_tagger(const fs::path& dir) {
   return recognise_files(dir, ModelKind::kTagger, {"model.onnx", "selected_tags.csv"});
 }
 
-std::optional<ModelDescriptor> recognise_onnx_classifier(const fs::path& dir) {
-  if (auto d = recognise_files(dir, ModelKind::kClassifier, {"model.onnx", "config.json"})) return d;
-  return recognise_files(dir, ModelKind::kClassifier, {"model.onnx", "labels.txt"});
-}
-
 ModelFamilyRegistry default_family_registry() {
   ModelFamilyRegistry r;
   r.add({ModelKind::kTagger, "onnx", recognise_wd14_tagger, nullptr});
-  r.add({ModelKind::kClassifier, "onnx", recognise_onnx_classifier, nullptr});
+  r.add({ModelKind::kClassifier, "tfjs|onnx", recognise_classifier, nullptr});
   return r;
 }
 

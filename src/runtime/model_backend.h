@@ -123,9 +123,9 @@ class ModelFamilyRegistry {
 // Recognisers for the folder layouts seer knows, with no backend attached (families plug theirs
 // in by adding a ModelFamily of the same kind):
 // - tagger: model.onnx + selected_tags.csv (the SmilingWolf WD14 layout);
-// - classifier: model.onnx + config.json (id2label), or model.onnx + labels.txt.
+// - classifier: an nsfwjs TF.js folder or an HF image classifier (runtime/classifier_backend.h,
+//   recognise_classifier).
 std::optional<ModelDescriptor> recognise_wd14_tagger(const std::filesystem::path& dir);
-std::optional<ModelDescriptor> recognise_onnx_classifier(const std::filesystem::path& dir);
 // A registry with the recognise-only families above.
 ModelFamilyRegistry default_family_registry();
 

@@ -129,6 +129,7 @@ void HttpServer::install_routes() {
   register_system_routes(http, ctx_);
   register_model_routes(http, ctx_);
   register_inference_routes(http, ctx_);
+  register_classify_routes(http, ctx_);
 }
 
 Status HttpServer::bind() {

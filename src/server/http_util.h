@@ -30,5 +30,6 @@ StatusOr<ModelDescriptor> resolve_model(ServerContext& ctx, const std::string& r
 void register_system_routes(httplib::Server& http, ServerContext& ctx);
 void register_model_routes(httplib::Server& http, ServerContext& ctx);
 void register_inference_routes(httplib::Server& http, ServerContext& ctx);
+void register_classify_routes(httplib::Server& http, ServerContext& ctx);  // routes_classify.cpp
 
 }  // namespace seer

@@ -23,7 +23,8 @@ TEST(RuntimeCatalog, DiscoversTaggerClassifierAndHfSnapshotWithRelativeIds) {
   dir.write("wd-vit-tagger-v3/model.onnx", "onnx");
   dir.write("wd-vit-tagger-v3/selected_tags.csv", "tag_id,name,category,count\n");
   dir.write("nsfw/model.onnx", "x");
-  dir.write("nsfw/config.json", "{}");
+  dir.write("nsfw/config.json", R"({"id2label": {"0": "normal", "1": "nsfw"}})");
+  dir.write("nsfw/preprocessor_config.json", R"({"size": {"height": 224, "width": 224}})");
   dir.write("incomplete/model.onnx", "x");  // no labels: not a model
   dir.write("models--SmilingWolf--wd-eva02/snapshots/abc123/model.onnx", "0123456789");
   dir.write("models--SmilingWolf--wd-eva02/snapshots/abc123/selected_tags.csv", "a");

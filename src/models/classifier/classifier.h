@@ -50,6 +50,8 @@ struct ClassifierLoadOptions {
   DeviceId device{};
   int max_batch = 8;
   engine::Precision precision = engine::Precision::kF32;
+  // When set, the weights are drawn from it (the runtime's planned load) instead of the ledger.
+  Reservation* reservation = nullptr;
 };
 
 // Per-thread execution state: the engine's arena and the float input staging buffer
@@ -84,7 +86,8 @@ class Classifier {
   const ClassifierSpec& spec() const { return spec_; }
   const engine::Model& model() const { return *model_; }
 
-  StatusOr<std::unique_ptr<ClassifierContext>> create_context() const;
+  // `from`: draw the arena and staging from this reservation instead of the ledger.
+  StatusOr<std::unique_ptr<ClassifierContext>> create_context(Reservation* from = nullptr) const;
 
   // Runs tiles[0..n) (1 <= n <= max_batch, each made with preprocess()) as one engine call.
   StatusOr<std::vector<ClassifyResult>> classify(ClassifierContext& ctx,
