@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <mutex>
 #include <thread>
 
 #include "runtime/model_manager.h"
@@ -168,6 +170,89 @@ TEST(RuntimeScheduler, TimeoutIsDeadlineExceeded) {
   EXPECT_EQ(r.status().code(), StatusCode::kDeadlineExceeded);
   stats->gate.open();
   s.drain();
+}
+
+TEST(RuntimeScheduler, AnAbandonedJobIsCancelledAndNeverRuns) {
+  auto stats = std::make_shared<FakeStats>();
+  FakeSpec spec;
+  spec.max_batch = 1;
+  auto model = std::make_shared<LoadedModel>(testing::named("m"),
+                                             std::make_unique<FakeBackend>("m", spec, stats), Reservation(),
+                                             LoadPlan{}, 1);
+  Scheduler s(testing::scheduler_options(8, 0));
+  auto submit = [&](std::string text) {
+    TagRequest t;
+    t.image.encoded = std::move(text);
+    return s.submit(model, InferenceRequest(std::move(t)));
+  };
+  stats->gate.close();
+  auto running = submit("running");
+  ASSERT_TRUE(running.ok());
+  while (stats->gate.waiting() == 0) std::this_thread::yield();  // holds the compute thread
+  auto queued = submit("queued");
+  ASSERT_TRUE(queued.ok());
+  // Its client goes away while it waits in the queue: wait() asks, cancels, returns Cancelled.
+  std::atomic<int> asked{0};
+  auto r = (*queued)->wait([&] { return ++asked >= 3; }, milliseconds(1));
+  EXPECT_EQ(r.status().code(), StatusCode::kCancelled);
+  EXPECT_EQ(http_status(r.status().code()), 499);
+  EXPECT_GE(asked.load(), 3);
+  EXPECT_TRUE((*queued)->cancelled());
+  stats->gate.open();
+  ASSERT_TRUE((*running)->wait().ok());
+  // A waiter whose client stays never cancels.
+  auto kept = submit("kept");
+  ASSERT_TRUE(kept.ok());
+  auto ok = (*kept)->wait([] { return false; }, milliseconds(1));
+  ASSERT_TRUE(ok.ok()) << ok.status().to_string();
+  EXPECT_EQ(std::get<TagOutput>(*ok).text, "fake:kept");
+  s.drain();
+  EXPECT_EQ(stats->requests.load(), 2) << "the cancelled job ran";
+  EXPECT_EQ(s.dropped_cancelled(), 1u);
+  EXPECT_EQ(s.dropped_expired(), 0u);
+  EXPECT_EQ(s.queue_depths()["m"], 0) << "its queue place was given back";
+}
+
+TEST(RuntimeImagePool, PreparesEveryRequestOnThePoolEachWithItsOwnStatus) {
+  // A backend whose prepare() records its thread and fails the image "bad".
+  class Recording final : public ModelBackend {
+   public:
+    int max_batch_limit() const override { return 1; }
+    StatusOr<LoadPlan> plan(int) const override { return LoadPlan{}; }
+    Status load(Reservation&, int) override { return {}; }
+    Status prepare(InferenceRequest& r) const override {
+      std::lock_guard lock(mu);
+      threads.push_back(std::this_thread::get_id());
+      ImageInput& img = image_of(r);
+      if (img.encoded == "bad") return Status::invalid_argument("bad image");
+      img.encoded = "prepared:" + img.encoded;
+      return {};
+    }
+    std::vector<StatusOr<InferenceResult>> run(std::span<InferenceRequest* const>) override { return {}; }
+    void unload() override {}
+    mutable std::mutex mu;
+    mutable std::vector<std::thread::id> threads;
+  } backend;
+  ImagePool pool(2, 4);
+  EXPECT_EQ(pool.threads(), 2u);
+  std::vector<InferenceRequest> reqs;
+  for (const char* t : {"a", "bad", "c", "d", "e", "f", "g", "h"}) {
+    TagRequest r;
+    r.image.encoded = t;
+    reqs.emplace_back(std::move(r));
+  }
+  std::vector<Status> st = pool.prepare_all(backend, reqs);
+  ASSERT_EQ(st.size(), reqs.size());
+  for (size_t i = 0; i < reqs.size(); ++i) {
+    if (i == 1) {
+      EXPECT_EQ(st[i].code(), StatusCode::kInvalidArgument);
+    } else {
+      EXPECT_TRUE(st[i].ok());
+      EXPECT_EQ(image_of(reqs[i]).encoded.rfind("prepared:", 0), 0u);
+    }
+  }
+  ASSERT_EQ(backend.threads.size(), reqs.size());
+  for (auto id : backend.threads) EXPECT_NE(id, std::this_thread::get_id()) << "decoded on the caller's thread";
 }
 
 }  // namespace

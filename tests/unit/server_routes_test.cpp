@@ -2,6 +2,9 @@
 // spoken to with cpp-httplib's client.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -276,6 +279,49 @@ TEST(ServerRoutes, QueueFullIs503WithRetryAfter) {
   EXPECT_EQ((*r1)->status, 200);
   EXPECT_EQ((*r2)->status, 200);
   EXPECT_EQ(body_of(*r2)["text"], "fake:2");
+}
+
+TEST(ServerRoutes, AClientThatHangsUpWhileQueuedGetsItsJobCancelledNotRun) {
+  ServerFixture f;
+  f.dir.add_fake("a", "max_batch=1");
+  f.start({}, testing::scheduler_options(8, 0));
+  f.stats->gate.close();
+  std::optional<httplib::Result> r1;
+  std::thread t1([&] {
+    r1 = f.client().Post("/v1/tag", json{{"image", base64_encode("1")}, {"model", "a"}}.dump(), "application/json");
+  });
+  while (f.stats->gate.waiting() == 0) std::this_thread::yield();  // 1 holds the compute thread
+  // A raw client sends request 2, waits until it is queued, then hangs up.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(f.server->port()));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  const std::string body = json{{"image", base64_encode("2")}, {"model", "a"}}.dump();
+  const std::string req = "POST /v1/tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n" + body;
+  ASSERT_EQ(::send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+  while (f.scheduler->queue_depths()["a"] < 1) std::this_thread::yield();
+  ::close(fd);
+  // The handler notices within its poll interval and answers 499 (to nobody), counted.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (f.metrics.render({}).find("code=\"499\"") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_NE(f.metrics.render({}).find("seer_requests_total{route=\"/v1/tag\",model=\"a\",code=\"499\"} 1"),
+            std::string::npos)
+      << f.metrics.render({});
+  f.stats->gate.open();
+  t1.join();
+  ASSERT_TRUE(*r1);
+  EXPECT_EQ((*r1)->status, 200);
+  f.scheduler->drain();
+  EXPECT_EQ(f.stats->requests.load(), 1) << "the abandoned request ran";
+  EXPECT_EQ(f.scheduler->dropped_cancelled(), 1u);
+  auto m = f.client().Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("seer_jobs_cancelled_total 1"), std::string::npos) << m->body;
 }
 
 TEST(ServerRoutes, ConcurrentClientsGetTheirOwnAnswersInSharedBatches) {
