@@ -51,6 +51,7 @@ int run_cli(int argc, char** argv) {
 
   register_serve(app, ctx);
   register_tag(app, ctx);
+  register_classify(app, ctx);
   register_models(app, ctx);
   register_bench(app, ctx);
   register_onnx_run(app, ctx);

@@ -30,6 +30,7 @@ void add_pending_command(CLI::App& app, CliContext& ctx, const std::string& name
 
 void register_serve(CLI::App& app, CliContext& ctx);
 void register_tag(CLI::App& app, CliContext& ctx);
+void register_classify(CLI::App& app, CliContext& ctx);
 void register_models(CLI::App& app, CliContext& ctx);
 void register_bench(CLI::App& app, CliContext& ctx);
 void register_onnx_run(CLI::App& app, CliContext& ctx);

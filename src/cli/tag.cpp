@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -20,13 +21,13 @@
 #include <string>
 #include <vector>
 
+#include "cli/batch_progress.h"
 #include "cli/commands.h"
 #include "cli/tag_record_json.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "memory/ledger.h"
-#include "models/tagger/image_file_walker.h"
-#include "models/tagger/tag_index.h"
+#include "models/batch/tag_index.h"
 #include "models/tagger/tag_pipeline.h"
 #include "models/tagger/wd14_tagger.h"
 
@@ -59,6 +60,7 @@ struct TagArgs {
   bool keep_underscores = false;
   int batch = 8;
   bool fast = false;
+  int decode_nice = 10;
   bool retry_failed = true;
   bool no_progress = false;
 };
@@ -92,57 +94,6 @@ StatusOr<fs::path> resolve_model(const std::string& model, const std::string& mo
   return Status::not_found("model '{}': neither a folder with {} + {} nor an id under {}", model,
                            Wd14Tagger::kModelFile, Wd14Tagger::kTagsFile, models_dir);
 }
-
-std::string format_duration(double s) {
-  if (!std::isfinite(s) || s < 0) return "--";
-  const long t = std::lround(s);
-  if (t >= 3600) return fmt::format("{}h{:02d}m", t / 3600, (t % 3600) / 60);
-  if (t >= 60) return fmt::format("{}m{:02d}s", t / 60, t % 60);
-  return fmt::format("{}s", t);
-}
-
-// Progress on stderr: a redrawn bar on a TTY, a plain line every 5% otherwise.
-class Progress {
- public:
-  Progress(size_t total, bool enabled)
-      : total_(total), enabled_(enabled), tty_(::isatty(STDERR_FILENO) == 1),
-        start_(std::chrono::steady_clock::now()) {}
-
-  void update(size_t done, size_t failed) {
-    if (!enabled_) return;
-    const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    const double rate = el > 0 ? static_cast<double>(done) / el : 0;
-    const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : -1;
-    if (tty_) {
-      if (done != total_ && el - last_draw_ < 0.1) return;
-      last_draw_ = el;
-      constexpr int kWidth = 30;
-      const int fill = total_ ? static_cast<int>(kWidth * done / total_) : kWidth;
-      std::fprintf(stderr, "\r[%s%s] %zu/%zu %.1f img/s ETA %s failed %zu\x1b[K",
-                   std::string(fill, '#').c_str(), std::string(kWidth - fill, '.').c_str(), done,
-                   total_, rate, format_duration(eta).c_str(), failed);
-      if (done == total_) std::fputc('\n', stderr);
-    } else {
-      const size_t step = std::max<size_t>(1, total_ / 20);
-      if (done != total_ && done < next_line_) return;
-      next_line_ = done + step;
-      std::fprintf(stderr, "seer tag: %zu/%zu images, %.1f img/s, ETA %s, %zu failed\n", done, total_,
-                   rate, format_duration(eta).c_str(), failed);
-    }
-  }
-  // Keeps a per-image error line from being drawn over by the bar.
-  void message(const std::string& line) {
-    if (tty_ && enabled_) std::fputs("\r\x1b[K", stderr);
-    std::fprintf(stderr, "%s\n", line.c_str());
-  }
-
- private:
-  size_t total_;
-  bool enabled_, tty_;
-  std::chrono::steady_clock::time_point start_;
-  double last_draw_ = -1;
-  size_t next_line_ = 0;
-};
 
 int run_tag(const TagArgs& a, CliContext& ctx) {
   auto fail = [](const Status& s, int code) {
@@ -184,19 +135,16 @@ int run_tag(const TagArgs& a, CliContext& ctx) {
   opt.batch = a.batch;
   opt.decode_threads = cfg->threads;
   opt.fast_decode = a.fast;
+  opt.decode_nice = std::clamp(a.decode_nice, 0, 19);
   opt.retry_failed = a.retry_failed;
 
   auto model_dir = resolve_model(a.model, cfg->models_dir.empty() ? default_models_dir() : cfg->models_dir);
   if (!model_dir.ok()) return fail(model_dir.status(), 2);
-  const std::string model_id = fs::path(*model_dir).lexically_normal().filename().string().empty()
-                                   ? fs::path(*model_dir).lexically_normal().parent_path().filename().string()
-                                   : fs::path(*model_dir).lexically_normal().filename().string();
+  const std::string model_id = model_id_of(*model_dir);
 
-  // The file list (sorted per folder; paths only, streamed from the walk).
-  std::vector<fs::path> roots(a.paths.begin(), a.paths.end());
-  ImageFileWalker walker(roots, {.recursive = a.recursive, .include_hidden = a.hidden});
-  std::vector<WalkedFile> files;
-  while (auto f = walker.next()) files.push_back(std::move(*f));
+  // The file list (sorted per folder, in walk order).
+  const std::vector<WalkedFile> files =
+      walk_images(a.paths, {.recursive = a.recursive, .include_hidden = a.hidden});
   if (files.empty()) {
     std::fprintf(stderr, "seer tag: no images found%s\n", a.recursive ? "" : " (folders are read with --recursive for subfolders)");
     return 0;
@@ -229,28 +177,22 @@ int run_tag(const TagArgs& a, CliContext& ctx) {
     opt.index = index.get();
   }
 
-  std::ofstream jsonl_file;
-  std::ostream* jsonl = nullptr;
-  if (a.jsonl == "-") {
-    jsonl = &std::cout;
-  } else if (!a.jsonl.empty()) {
-    jsonl_file.open(a.jsonl, std::ios::out | std::ios::trunc);
-    if (!jsonl_file) return fail(Status::invalid_argument("cannot write {}", a.jsonl), 2);
-    jsonl = &jsonl_file;
-  }
+  auto jsonl_out = JsonlOutput::open(a.jsonl);
+  if (!jsonl_out.ok()) return fail(jsonl_out.status(), 2);
+  std::ostream* jsonl = jsonl_out->stream();
 
-  Progress progress(files.size(), !a.no_progress);
+  BatchProgress progress("seer tag", files.size(), !a.no_progress);
   size_t done = 0, failed = 0;
   Wd14TileTagger model(**tagger, **tctx);
   TagPipeline pipeline(model, ledger, opt);
   auto summary = pipeline.run(files, [&](const ImageOutcome& o) {
     ++done;
     const std::string path = o.file->path.string();
-    if (o.kind == ImageOutcome::Kind::kFailed) {
+    if (o.kind == OutcomeKind::kFailed) {
       ++failed;
       progress.message(fmt::format("seer tag: {}: {}", path, o.error.to_string()));
       if (jsonl) *jsonl << tag_error_json(path, o.error.to_string()) << '\n';
-    } else if (o.kind == ImageOutcome::Kind::kTagged && jsonl) {
+    } else if (o.kind == OutcomeKind::kDone && jsonl) {
       *jsonl << tag_record_json(path, *o.result) << '\n';
     }
     progress.update(done, failed);
@@ -258,12 +200,12 @@ int run_tag(const TagArgs& a, CliContext& ctx) {
   if (jsonl) jsonl->flush();
   if (!summary.ok()) return fail(summary.status(), 1);
   const TagRunSummary& s = *summary;
-  const double rate = s.seconds > 0 ? static_cast<double>(s.tagged) / s.seconds : 0;
-  const double pure = s.inference_seconds > 0 ? static_cast<double>(s.tagged) / s.inference_seconds : 0;
+  const double rate = s.seconds > 0 ? static_cast<double>(s.done) / s.seconds : 0;
+  const double pure = s.inference_seconds > 0 ? static_cast<double>(s.done) / s.inference_seconds : 0;
   std::fprintf(stderr,
                "seer tag: %zu images: %zu tagged, %zu skipped, %zu failed in %s (%.2f img/s; "
                "inference alone %.2f img/s, pipeline efficiency %.2f)\n",
-               s.total, s.tagged, s.skipped, s.failed, format_duration(s.seconds).c_str(), rate, pure,
+               s.total, s.done, s.skipped, s.failed, format_duration(s.seconds).c_str(), rate, pure,
                pure > 0 ? rate / pure : 0.0);
   return s.failed > 0 ? 1 : 0;
 }
@@ -296,6 +238,9 @@ void register_tag(CLI::App& app, CliContext& ctx) {
   cmd->add_flag("--keep-underscores", a->keep_underscores, "keep the CSV names (no _ -> space)");
   cmd->add_option("--batch", a->batch, "images per engine call")->capture_default_str();
   cmd->add_flag("--fast", a->fast, "shrink-on-load for big JPEG/WebP (faster, not bit-exact)");
+  cmd->add_option("--decode-nice", a->decode_nice,
+                  "niceness of the decode threads (0-19): they yield the cores to inference")
+      ->capture_default_str();
   cmd->add_flag("!--no-retry-failed", a->retry_failed, "with --db: skip images that failed before and did not change");
   cmd->add_flag("--no-progress", a->no_progress, "no progress output");
   add_config_flags(cmd, ctx, {"models_dir", "precision", "threads"});

@@ -26,6 +26,14 @@ std::string tag_record_json(std::string_view path, const TagResult& result) {
   return dump(j);
 }
 
+std::string classify_record_json(std::string_view path, const ClassifyOutput& result) {
+  Json j;
+  j["path"] = std::string(path);
+  Json rec = classify_record(result);
+  for (auto& [key, value] : rec.items()) j[key] = std::move(value);
+  return dump(j);
+}
+
 std::string tag_error_json(std::string_view path, std::string_view error) {
   Json j;
   j["path"] = std::string(path);

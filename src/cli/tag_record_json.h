@@ -1,4 +1,5 @@
-// The JSONL record of `seer tag --jsonl FILE`: one line per image (issue 6).
+// The JSONL records of `seer tag --jsonl FILE` (issue 6) and `seer classify --jsonl FILE`
+// (issue 8): one line per image.
 //
 //   out << tag_record_json("/p/cat.jpg", result) << '\n';
 //   out << tag_error_json("/p/broken.jpg", "InvalidArgument: not an image") << '\n';
@@ -18,10 +19,19 @@
 #include <string_view>
 
 #include "models/tagger/tag_postprocess.h"
+#include "runtime/inference_types.h"
 
 namespace seer::cli {
 
 std::string tag_record_json(std::string_view path, const TagResult& result);
 std::string tag_error_json(std::string_view path, std::string_view error);
+
+// The record of `seer classify --jsonl FILE` (issue 8): {"path", "label", "score",
+// "predictions": [{"label", "score"}, ...]} with every class, score descending; label and score
+// are the top class's. The same body as POST /v1/classify plus "path". A failed image is
+// tag_error_json's {"path", "error"}.
+// (ClassifyOutput rather than the classifier's own ClassifyResult: this file includes the server's
+// formatter, whose headers cannot meet image/preprocess.h's in one translation unit.)
+std::string classify_record_json(std::string_view path, const ClassifyOutput& result);
 
 }  // namespace seer::cli

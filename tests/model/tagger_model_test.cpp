@@ -189,7 +189,7 @@ RunOutput run_pipeline(const fs::path& folder, const TagOptions& tag, TagIndex* 
   TagPipeline pipeline(model, ledger, opt);
   auto s = pipeline.run(files, [&](const ImageOutcome& o) {
     const std::string name = o.file->path.filename().string();
-    if (o.kind == ImageOutcome::Kind::kTagged) out.jsonl.push_back(cli::tag_record_json(name, *o.result));
+    if (o.kind == ImageOutcome::Kind::kDone) out.jsonl.push_back(cli::tag_record_json(name, *o.result));
     if (o.kind == ImageOutcome::Kind::kFailed) out.jsonl.push_back(cli::tag_error_json(name, o.error.to_string()));
   });
   EXPECT_TRUE(s.ok()) << s.status().to_string();
@@ -211,7 +211,7 @@ TEST(TaggerModel, PipelineMatchesOnnxRuntimeAndTheSpaceReference) {
     // Batch 3 on 13 files: full batches, a partial last one, and a failure in the stream.
     RunOutput run = run_pipeline(dir.path(), opt, index->get(), SidecarMode::kSkipExisting, 3);
     EXPECT_EQ(run.summary.total, images.size() + 1);
-    EXPECT_EQ(run.summary.tagged, images.size());
+    EXPECT_EQ(run.summary.done, images.size());
     EXPECT_EQ(run.summary.failed, 1u);
 
     // Walk order is sorted by name; the reference is in images.txt order: match by path.
@@ -238,7 +238,7 @@ TEST(TaggerModel, PipelineMatchesOnnxRuntimeAndTheSpaceReference) {
 
     // A second run finds everything done (the failed file is retried and fails again).
     RunOutput again = run_pipeline(dir.path(), opt, index->get(), SidecarMode::kSkipExisting, 3);
-    EXPECT_EQ(again.summary.tagged, 0u);
+    EXPECT_EQ(again.summary.done, 0u);
     EXPECT_EQ(again.summary.skipped, images.size());
     EXPECT_EQ(again.summary.failed, 1u);
     EXPECT_EQ(*(*index)->count_images(), static_cast<int64_t>(images.size()) + 1);

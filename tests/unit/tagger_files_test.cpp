@@ -9,9 +9,9 @@
 #include <sstream>
 
 #include "cli/tag_record_json.h"
-#include "models/tagger/content_hash.h"
-#include "models/tagger/image_file_walker.h"
-#include "models/tagger/sidecar_writer.h"
+#include "models/batch/content_hash.h"
+#include "models/batch/image_file_walker.h"
+#include "models/batch/sidecar_writer.h"
 #include "models/tagger/tag_list.h"
 #include "models/tagger/tag_postprocess.h"
 

@@ -10,7 +10,8 @@
 #include <iostream>
 #include <map>
 
-#include "models/tagger/tag_index.h"
+#include "models/batch/tag_index.h"
+#include "models/tagger/tag_pipeline.h"
 
 namespace seer {
 namespace {
@@ -27,14 +28,15 @@ TagRunSettings settings() {
   return {.model_id = "wd-test", .general_threshold = 0.35, .character_threshold = 0.85};
 }
 
-// Image i of a synthetic run: 4 ratings, 1 + i % 5 general tags, i % 2 character tags.
-TagResult result_for(int i) {
+// Image i of a synthetic run: 4 ratings, 1 + i % 5 general tags, i % 2 character tags, as the
+// tagger's index entry.
+IndexEntry result_for(int i) {
   TagResult r;
   r.ratings = {{"general", 0.1f}, {"sensitive", 0.2f}, {"questionable", 0.3f}, {"explicit", 0.4f}};
   for (int k = 0; k <= i % 5; ++k) r.general.push_back({"tag " + std::to_string(k), 0.9f - 0.1f * k});
   if (i % 2) r.character.push_back({"char " + std::to_string(i), 0.95f});
   r.text = "text " + std::to_string(i);
-  return r;
+  return tag_index_entry(r);
 }
 int64_t tags_for(int i) { return 4 + 1 + i % 5 + i % 2; }
 std::string path_for(int i) { return "/photos/img" + std::to_string(1000 + i) + ".jpg"; }
@@ -52,7 +54,7 @@ int run(const fs::path& db, std::function<void(TagIndex&)> setup = {},
     return -1;
   }
   if (setup) setup(**index);
-  std::vector<TagResult> results;
+  std::vector<IndexEntry> results;
   std::vector<IndexRecord> batch;
   int committed = 0, batches = 0;
   auto flush = [&] {
@@ -106,7 +108,7 @@ void expect_each_image_once(const fs::path& db_path, int images) {
 TEST(TaggerIndex, LookupSkipsOnlyUnchangedImagesWithSameSettings) {
   TempDir dir;
   const fs::path db = dir.path() / "tags.db";
-  TagResult r = result_for(3);
+  IndexEntry r = result_for(3);
   {
     auto index = TagIndex::open(db, settings());
     ASSERT_TRUE(index.ok()) << index.status().to_string();
@@ -128,7 +130,7 @@ TEST(TaggerIndex, LookupSkipsOnlyUnchangedImagesWithSameSettings) {
     auto index = TagIndex::open(db, other);
     ASSERT_TRUE(index.ok());
     EXPECT_EQ(*(*index)->lookup("/a.jpg", 10, 20), IndexState::kChanged);
-    TagResult r2 = result_for(4);
+    IndexEntry r2 = result_for(4);
     std::vector<IndexRecord> again = {{"/a.jpg", 10, 20, 0x1234, &r2, ""}};
     ASSERT_TRUE((*index)->commit(again).ok());
     EXPECT_EQ(*(*index)->lookup("/a.jpg", 10, 20), IndexState::kDone);

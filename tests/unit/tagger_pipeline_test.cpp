@@ -128,7 +128,7 @@ TEST(TaggerPipeline, OrderBatchingFailuresAndSidecars) {
       EXPECT_FALSE(o.error.ok());
       return;
     }
-    ASSERT_EQ(o.kind, ImageOutcome::Kind::kTagged);
+    ASSERT_EQ(o.kind, ImageOutcome::Kind::kDone);
     ASSERT_TRUE(o.result);
     EXPECT_EQ(o.sidecar, SidecarOutcome::kWritten);
     // The same tags as the image alone gives (the fake is per tile; the pipeline must not mix
@@ -145,7 +145,7 @@ TEST(TaggerPipeline, OrderBatchingFailuresAndSidecars) {
   for (const auto& f : files) want.push_back(f.path.filename().string());
   EXPECT_EQ(seen, want);
   EXPECT_EQ(failed, (std::vector<std::string>{"broken_a.jpg", "img_010_broken.png"}));
-  EXPECT_EQ(s->tagged, 30u);
+  EXPECT_EQ(s->done, 30u);
   EXPECT_EQ(s->failed, 2u);
   size_t tiles = 0;
   for (size_t b : fake.batches) tiles += b;
@@ -162,7 +162,7 @@ TEST(TaggerPipeline, OrderBatchingFailuresAndSidecars) {
   });
   ASSERT_TRUE(s2.ok());
   EXPECT_EQ(s2->skipped, 30u);
-  EXPECT_EQ(s2->tagged, 0u);
+  EXPECT_EQ(s2->done, 0u);
   EXPECT_TRUE(again_fake.batches.empty());
   EXPECT_EQ(failed_again, failed);  // no sidecar for them, so they are tried (and fail) again
   // Every tile went back to the ledger.
@@ -238,10 +238,10 @@ void killed_run_then_resume(SidecarMode mode) {
   const auto files = walk(dir.path());
   std::set<std::string> tagged_now;
   auto s = p.run(files, [&](const ImageOutcome& o) {
-    if (o.kind == ImageOutcome::Kind::kTagged) tagged_now.insert(o.file->path.string());
+    if (o.kind == ImageOutcome::Kind::kDone) tagged_now.insert(o.file->path.string());
   });
   ASSERT_TRUE(s.ok()) << s.status().to_string();
-  EXPECT_EQ(s->tagged, static_cast<size_t>(kCount - before.done));  // nothing redone
+  EXPECT_EQ(s->done, static_cast<size_t>(kCount - before.done));  // nothing redone
   EXPECT_EQ(s->skipped, static_cast<size_t>(before.done));
   const DbCounts after = db_counts(db);
   EXPECT_EQ(after.rows, kCount);

@@ -1,6 +1,6 @@
-// The `seer tag` pipeline: decode on a pool, overlapped with batched inference, overlapped with
-// writing (sidecars, the caller's JSONL, the tag index). Bounded everywhere, so memory stays flat
-// however many and however large the images.
+// The `seer tag` pipeline: the shared batch pipeline (models/batch/image_pipeline.h: decode pool
+// -> bounded ordered ring -> batched inference -> writer with sidecars, JSONL callback, index)
+// with the WD14 tagger plugged in.
 //
 //   TagPipelineOptions opt;
 //   opt.sidecar = SidecarOptions{};           // <stem>.txt, skip existing
@@ -11,44 +11,27 @@
 //     jsonl << (o.result ? record(o) : error(o)) << '\n';   // writer thread, file order
 //   }));
 //
-// Stages and bounds:
-//   1. the calling thread asks the index which files are done (before anything starts: the
-//      index has one connection, later owned by the writer);
-//   2. a dispatcher thread hands files to `decode_threads` workers (read bytes, XXH64 them when
-//      an index is kept, decode + WD14 tile via image/preprocess.h) while at most
-//      `max_in_flight` files are between dispatch and inference;
-//   3. the calling thread takes tiles in file order, runs one engine call per batch, and
-//      post-processes;
-//   4. a writer thread (queue of 2 batches) writes sidecars, calls on_outcome, then commits the
-//      batch to the index in one transaction (so a SIGKILL loses at most the open batch, which
-//      the next run redoes: sidecars are atomic and appends idempotent).
-// Memory bound: max_in_flight tiles (H×W×3 bytes each) + per decode thread one encoded file and
-// one decoded photo (less with fast decode) + the tagger's arena and staging.
-// Outcomes come in file order, one per file (tagged, skipped or failed). A failing image never
-// stops the run; only an index write error does (returned as the run's status).
+// What the tagger adds to the shared pipeline: post-processing options per run, the sidecar
+// caption (TagResult::text_tags) and the index entry (ratings, general and character tags with
+// their CSV categories, and the text). Stages, bounds, ordering, failure and resume behaviour
+// are image_pipeline.h's.
 //
 // One run at a time per TagPipeline; the TileTagger is used only by the calling thread.
 #pragma once
 
-#include <cstddef>
-#include <filesystem>
-#include <functional>
-#include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
-#include "image/decode_limits.h"
 #include "memory/ledger.h"
-#include "models/tagger/image_file_walker.h"
-#include "models/tagger/sidecar_writer.h"
-#include "models/tagger/tag_index.h"
+#include "models/batch/image_pipeline.h"
 #include "models/tagger/tag_postprocess.h"
 #include "models/tagger/wd14_tagger.h"
 
 namespace seer {
 
-// What the pipeline needs from a model: the tile it wants and a batched tag call. Used by one
+// What the pipeline needs from a tagger: the tile it wants and a batched tag call. Used by one
 // thread (the pipeline's inference stage). Wd14TileTagger is the real one; tests use fakes.
 class TileTagger {
  public:
@@ -76,50 +59,49 @@ class Wd14TileTagger final : public TileTagger {
   TaggerContext& ctx_;
 };
 
-struct TagPipelineOptions {
+// The index entry of a tagged image: every rating (category 9), the kept general (0) and
+// character (4) tags with their scores, and the caption text.
+IndexEntry tag_index_entry(const TagResult& r);
+
+// A TileTagger with fixed post-processing options as the shared pipeline's model.
+class TaggerBatchModel final : public BatchModel<TagResult> {
+ public:
+  TaggerBatchModel(TileTagger& tagger, TagOptions options)
+      : tagger_(tagger), options_(std::move(options)) {}
+  const PreprocessSpec& preprocess() const override { return tagger_.preprocess(); }
+  int max_batch() const override { return tagger_.max_batch(); }
+  StatusOr<std::vector<TagResult>> run(std::span<const Tile* const> tiles) override {
+    return tagger_.tag(tiles, options_);
+  }
+  std::vector<std::string> caption(const TagResult& r) const override { return r.text_tags; }
+  IndexEntry index_entry(const TagResult& r) const override { return tag_index_entry(r); }
+
+ private:
+  TileTagger& tagger_;
+  TagOptions options_;
+};
+
+struct TagPipelineOptions : PipelineOptions {
   TagOptions tag;
-  int batch = 0;              // images per engine call; 0: the tagger's max batch
-  int decode_threads = 0;     // 0: hardware threads
-  size_t max_in_flight = 0;   // 0: 2 × batch + decode_threads
-  bool fast_decode = false;   // shrink-on-load for big JPEG/WebP (not bit-exact)
-  DecodeLimits limits;
-  std::optional<SidecarOptions> sidecar;  // nullopt: no sidecars
-  TagIndex* index = nullptr;              // not owned; used by the writer thread during run()
-  bool retry_failed = true;               // re-try images the index holds as failed
-  // The path stored in the index for a file (default: absolute, lexically normal).
-  std::function<std::string(const std::filesystem::path&)> index_path;
 };
 
-struct ImageOutcome {
-  enum class Kind { kTagged, kSkipped, kFailed };
-  const WalkedFile* file = nullptr;
-  Kind kind = Kind::kFailed;
-  std::string skip_reason;                // kSkipped: "indexed" or "sidecar exists"
-  Status error;                           // kFailed
-  const TagResult* result = nullptr;      // kTagged
-  std::optional<SidecarOutcome> sidecar;  // when a sidecar was written (or found)
-};
-std::string_view to_string(ImageOutcome::Kind k);
-
-struct TagRunSummary {
-  size_t total = 0, tagged = 0, skipped = 0, failed = 0;
-  size_t batches = 0;
-  double seconds = 0;            // wall time of run()
-  double inference_seconds = 0;  // time inside engine calls (+ post-processing)
-};
+using ImageOutcome = Outcome<TagResult>;
+using TagRunSummary = RunSummary;
 
 class TagPipeline {
  public:
   // `tagger` and `ledger` must outlive the pipeline.
-  TagPipeline(TileTagger& tagger, MemoryLedger& ledger, TagPipelineOptions options);
+  TagPipeline(TileTagger& tagger, MemoryLedger& ledger, TagPipelineOptions options)
+      : model_(tagger, options.tag), pipeline_(model_, ledger, std::move(options)) {}
 
   StatusOr<TagRunSummary> run(std::span<const WalkedFile> files,
-                              const std::function<void(const ImageOutcome&)>& on_outcome);
+                              const std::function<void(const ImageOutcome&)>& on_outcome) {
+    return pipeline_.run(files, on_outcome);
+  }
 
  private:
-  TileTagger& tagger_;
-  MemoryLedger& ledger_;
-  TagPipelineOptions options_;
+  TaggerBatchModel model_;
+  ImagePipeline<TagResult> pipeline_;
 };
 
 }  // namespace seer

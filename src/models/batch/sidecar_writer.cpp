@@ -1,4 +1,4 @@
-#include "models/tagger/sidecar_writer.h"
+#include "models/batch/sidecar_writer.h"
 
 #include <fcntl.h>
 #include <stdio.h>  // renameat2, RENAME_NOREPLACE (glibc >= 2.28, _GNU_SOURCE)

@@ -1,4 +1,4 @@
-#include "models/tagger/content_hash.h"
+#include "models/batch/content_hash.h"
 
 #include <fcntl.h>
 #include <unistd.h>

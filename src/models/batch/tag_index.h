@@ -1,5 +1,6 @@
-// The tag index: an SQLite database of what `seer tag --db FILE` has done, so that a re-run skips
-// unchanged images and a run killed with SIGKILL resumes with nothing lost and nothing duplicated.
+// The tag index: an SQLite database of what `seer tag --db FILE` (and `seer classify --db FILE`)
+// has done, so that a re-run skips unchanged images and a run killed with SIGKILL resumes with
+// nothing lost and nothing duplicated.
 //
 //   TagRunSettings run{.model_id = "wd-vit-tagger-v3", .general_threshold = 0.35, ...};
 //   SEER_ASSIGN_OR_RETURN(std::unique_ptr<TagIndex> index, TagIndex::open("tags.db", run));
@@ -13,8 +14,10 @@
 //          character_threshold, general_mcut, character_mcut, settings, status, error, text,
 //          tagged_at)  UNIQUE(path, model_id): one row per image per model, replaced when the
 //          image or the settings change;
-//   tags(image_id -> images.id ON DELETE CASCADE, category (9 rating, 0 general, 4 character),
-//        tag, score)  PRIMARY KEY(image_id, category, tag); index on tag.
+//   tags(image_id -> images.id ON DELETE CASCADE, category, tag, score)
+//        PRIMARY KEY(image_id, category, tag); index on tag. Categories: the WD14 CSV's (9 rating,
+//        0 general, 4 character) for taggers; kClassCategory (100) for a classifier's classes
+//        (every class with its probability; `text` is then the top label).
 // content_hash is XXH64 (seed 0) of the file's bytes as 16 hex digits (content_hash.h).
 // `settings` is TagRunSettings::canonical(): the thresholds and MCut flags, compared as text.
 //
@@ -35,9 +38,9 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
-#include "models/tagger/tag_postprocess.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -54,13 +57,27 @@ struct TagRunSettings {
   std::string canonical() const;
 };
 
-// One image's outcome, as committed. Either result (status done) or error (status failed).
+// The category under which a classifier's class scores are stored (WD14 categories are < 100).
+inline constexpr int kClassCategory = 100;
+
+// What the index keeps of a finished image: its text and every scored label.
+struct IndexedScore {
+  int category = 0;
+  std::string label;
+  float score = 0;
+};
+struct IndexEntry {
+  std::string text;
+  std::vector<IndexedScore> scores;  // (category, label) pairs are unique
+};
+
+// One image's outcome, as committed. Either entry (status done) or error (status failed).
 struct IndexRecord {
   std::string path;  // the caller decides the form; seer tag stores absolute paths
   uint64_t size = 0;
   int64_t mtime_ns = 0;
   std::optional<uint64_t> content_hash;  // XXH64 of the bytes, when they were read
-  const TagResult* result = nullptr;     // not owned; null for a failed image
+  const IndexEntry* result = nullptr;    // not owned; null for a failed image
   std::string error;                     // why it failed (result == nullptr)
 };
 

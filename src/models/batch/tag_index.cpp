@@ -1,10 +1,10 @@
-#include "models/tagger/tag_index.h"
+#include "models/batch/tag_index.h"
 
 #include <sqlite3.h>
 
 #include <chrono>
 
-#include "models/tagger/content_hash.h"
+#include "models/batch/content_hash.h"
 
 namespace seer {
 namespace {
@@ -208,20 +208,14 @@ Status TagIndex::write_record(const IndexRecord& r, int64_t now) {
     if (sqlite3_step(delete_tags_) != SQLITE_DONE) return sqlite_error(db_, "clear tags");
   }
   if (!r.result) return {};
-  auto insert = [&](TagCategory category, const std::vector<ScoredTag>& tags) -> Status {
-    for (const auto& t : tags) {
-      StmtReset reset{insert_tag_};
-      sqlite3_bind_int64(insert_tag_, 1, id);
-      sqlite3_bind_int(insert_tag_, 2, static_cast<int>(category));
-      bind_text(insert_tag_, 3, t.tag);
-      sqlite3_bind_double(insert_tag_, 4, t.score);
-      if (sqlite3_step(insert_tag_) != SQLITE_DONE) return sqlite_error(db_, "write tag");
-    }
-    return {};
-  };
-  SEER_RETURN_IF_ERROR(insert(TagCategory::kRating, r.result->ratings));
-  SEER_RETURN_IF_ERROR(insert(TagCategory::kGeneral, r.result->general));
-  SEER_RETURN_IF_ERROR(insert(TagCategory::kCharacter, r.result->character));
+  for (const IndexedScore& t : r.result->scores) {
+    StmtReset reset{insert_tag_};
+    sqlite3_bind_int64(insert_tag_, 1, id);
+    sqlite3_bind_int(insert_tag_, 2, t.category);
+    bind_text(insert_tag_, 3, t.label);
+    sqlite3_bind_double(insert_tag_, 4, t.score);
+    if (sqlite3_step(insert_tag_) != SQLITE_DONE) return sqlite_error(db_, "write tag");
+  }
   return {};
 }
 

@@ -1,4 +1,4 @@
-#include "models/tagger/image_file_walker.h"
+#include "models/batch/image_file_walker.h"
 
 #include <dirent.h>
 #include <sys/stat.h>
