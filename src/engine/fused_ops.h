@@ -2,11 +2,12 @@
 // A pass only fuses when OpRegistry::find() has the target op, so a missing kernel just means
 // the pattern stays unfused.
 //
-//   seer.FusedMatMul(A, B, bias?) -> Y            [kernels helper: ops/fused_matmul_op.cpp]
-//       Y = act(A @ B + bias); A, B with ONNX MatMul semantics (batched, broadcast), bias
-//       broadcastable to Y (usually [N]); attribute `activation` (string): "" | "relu" |
-//       "gelu_erf" | "gelu_tanh" | "sigmoid". Created from MatMul + Add(constant bias)
-//       [+ Relu/Gelu/Sigmoid]. Node opset 1.
+//   seer.FusedMatMul(A, B, bias?, residual?) -> Y  [ops/matmul_op.cpp]
+//       Y = act(A @ B + bias) + residual; A, B with ONNX MatMul semantics (batched, broadcast),
+//       bias broadcastable to A @ B (usually [N]), residual broadcast with it (numpy rules;
+//       usually the same shape); attribute `activation` (string): "" | "relu" | "gelu_erf" |
+//       "gelu_tanh" | "sigmoid". Created from MatMul + Add(constant bias) [+ Relu/Gelu/Sigmoid]
+//       [+ Add(tensor)]. Node opset 1.
 //   LayerNormalization(X, scale, bias?) -> Y    [kernels helper: ops/layer_norm_op.cpp]
 //       the ai.onnx op; fused nodes carry opset 17 whatever the model's opset (axis, epsilon
 //       attributes; only output 0).
@@ -16,6 +17,9 @@
 //       Q [B,H,Sq,D], K [B,H,Sk,D] (not transposed), V [B,H,Sk,Dv], bias broadcastable to
 //       [B,H,Sq,Sk] (additive); attribute `scale` (float). O = softmax(scale·Q·Kᵀ + bias)·V,
 //       [B,H,Sq,Dv]. Node opset 1.
+//   seer.QkvAttention(X) -> O                    [ops/attention_op.cpp]
+//       X [B,S,3,H,D] (a QKV projection reshaped), O [B,S,H,D] = seer.Attention of X's three
+//       slices with heads interleaved back; attribute `scale`. Node opset 1.
 #pragma once
 
 namespace seer::engine {

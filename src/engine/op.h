@@ -206,6 +206,9 @@ struct OpDef {
   // The outputs depend only on the input shapes (Shape, Size): always folded once shapes are
   // known, even when the inputs' values are not.
   bool shape_only = false;
+  // Output 0 is input 0's bytes under another shape (Reshape, Flatten, Squeeze, Unsqueeze,
+  // Identity): the planner makes it a view of the input and runs no kernel.
+  bool alias_input = false;
 };
 
 class OpRegistry {

@@ -74,6 +74,9 @@ StatusOr<std::unique_ptr<Plan>> build_plan(const Graph& graph, const std::vector
     pv.input_index = static_cast<int>(i);
   }
 
+  // For a value that is a view of another (alias_input ops), the value that owns the bytes.
+  std::vector<int> alias_root(graph.values.size(), -1);
+  auto root = [&](int v) { return alias_root[v] >= 0 ? alias_root[v] : v; };
   std::vector<Tensor> ins, outs;
   for (size_t n = 0; n < graph.nodes.size(); ++n) {
     const Node& node = graph.nodes[n];
@@ -91,6 +94,18 @@ StatusOr<std::unique_ptr<Plan>> build_plan(const Graph& graph, const std::vector
     }
     SEER_ASSIGN_OR_RETURN(const OpDef* def, def_of(node));
     SEER_RETURN_IF_ERROR(infer_node(node, ins, outs));
+    // Reshape family: the output is a view of the input's bytes (same arena item, input or
+    // constant), so no kernel runs and no copy is made.
+    if (def->alias_input && node.num_outputs() == 1 && node.outputs[0] != kNoValue &&
+        !node.inputs.empty() && node.inputs[0] != kNoValue && outs[0].dtype == ins[0].dtype &&
+        outs[0].bytes() == ins[0].bytes()) {
+      const int in_v = node.inputs[0];
+      PlanValue& pv = plan->values[node.outputs[0]];
+      pv = plan->values[in_v];
+      pv.shape = outs[0].shape;
+      alias_root[node.outputs[0]] = alias_root[in_v] >= 0 ? alias_root[in_v] : in_v;
+      continue;
+    }
     size_t out_bytes = 0;
     for (const Tensor& t : outs) out_bytes += t.dtype == DataType::kUndefined ? 0 : t.bytes();
     if ((all_const || def->shape_only) && def->foldable && out_bytes <= kPlanFoldMaxBytes) {
@@ -121,18 +136,19 @@ StatusOr<std::unique_ptr<Plan>> build_plan(const Graph& graph, const std::vector
     plan->steps.push_back(std::move(step));
   }
 
-  // Lifetimes: arena values from their producing step to their last reader; graph outputs to
-  // the end; each step's scratch for that step only.
+  // Lifetimes: arena values from their producing step to their last reader (a view's readers
+  // count for the value it views); graph outputs to the end; each step's scratch for that step
+  // only.
   const int nsteps = static_cast<int>(plan->steps.size());
   std::vector<int> first(graph.values.size(), -1), last(graph.values.size(), -1);
   for (int s = 0; s < nsteps; ++s) {
     for (int v : plan->steps[s].outputs)
       if (v != kNoValue) first[v] = last[v] = s;
     for (int v : plan->steps[s].inputs)
-      if (v != kNoValue && plan->values[v].where == PlanValue::Where::kArena) last[v] = s;
+      if (v != kNoValue && plan->values[v].where == PlanValue::Where::kArena) last[root(v)] = s;
   }
   for (int v : graph.outputs)
-    if (plan->values[v].where == PlanValue::Where::kArena) last[v] = nsteps;
+    if (plan->values[v].where == PlanValue::Where::kArena) last[root(v)] = nsteps;
   std::vector<ArenaItem> items;
   std::vector<int> item_value;  // value id, or -(step+1) for scratch
   for (size_t v = 0; v < graph.values.size(); ++v)
@@ -151,6 +167,9 @@ StatusOr<std::unique_ptr<Plan>> build_plan(const Graph& graph, const std::vector
     if (item_value[i] >= 0) plan->values[item_value[i]].offset = layout.offsets[i];
     else plan->steps[-item_value[i] - 1].scratch_offset = layout.offsets[i];
   }
+  for (size_t v = 0; v < graph.values.size(); ++v)
+    if (alias_root[v] >= 0 && plan->values[v].where == PlanValue::Where::kArena)
+      plan->values[v].offset = plan->values[alias_root[v]].offset;
   plan->arena_bytes = layout.bytes;
   return plan;
 }

@@ -57,6 +57,73 @@ TEST(KernelsFusion, MatMulAddReluBecomesFusedMatMul) {
   EXPECT_EQ(f.attr_string("activation"), "relu");
 }
 
+TEST(KernelsFusion, ResidualAddBecomesTheFourthInput) {
+  Graph g;
+  int x = g.add_value("x", DataType::kFloat32, {kDynamicDim, 5, 8}, true);
+  int skip = g.add_value("skip", DataType::kFloat32, {kDynamicDim, 5, 4}, true);
+  int w = constant(g, "w", {8, 4}, kWeights);
+  int b = constant(g, "b", {4}, kBias);
+  int mm = g.add_value("mm"), add = g.add_value("add"), y = g.add_value("y");
+  g.add_node("MatMul", "", 17, {x, w}, {mm});
+  g.add_node("Add", "", 17, {mm, b}, {add});
+  g.add_node("Add", "", 17, {skip, add}, {y});  // the skip connection, either order
+  g.inputs = {x, skip};
+  g.outputs = {y};
+  ASSERT_TRUE(g.finalize().ok());
+  int count = 0;
+  ASSERT_TRUE(fuse_matmul_bias(g, &count).ok());
+  EXPECT_EQ(count, 1);
+  ASSERT_EQ(g.nodes.size(), 1u);
+  EXPECT_EQ(g.nodes[0].op_type, "FusedMatMul");
+  EXPECT_EQ(g.nodes[0].inputs, (std::vector<int>{x, w, b, skip}));
+  EXPECT_EQ(g.nodes[0].outputs, (std::vector<int>{y}));
+}
+
+TEST(KernelsFusion, ViTQkvAttentionBlockBecomesOneNode) {
+  static const int64_t kSplit[3] = {1, 1, 1};
+  static const int64_t kAxis0[1] = {0};
+  Graph g;
+  int x = g.add_value("x", DataType::kFloat32, {1, 5, 3, 2, 8}, true);
+  int split_sizes = g.add_value("split", DataType::kInt64, {3}, true);
+  g.values[split_sizes].constant = kSplit;
+  int axes = g.add_value("axes", DataType::kInt64, {1}, true);
+  g.values[axes].constant = kAxis0;
+  int scale = constant(g, "scale", {}, &kQuarter);
+  int t = g.add_value("t"), s0 = g.add_value("s0"), s1 = g.add_value("s1"), s2 = g.add_value("s2"),
+      q = g.add_value("q"), k = g.add_value("k"), v = g.add_value("v"), kt = g.add_value("kt"),
+      sc = g.add_value("sc"), ss = g.add_value("ss"), p = g.add_value("p"), o = g.add_value("o"),
+      y = g.add_value("y");
+  g.add_node("Transpose", "", 13, {x}, {t});
+  g.nodes.back().set_attr_ints("perm", {2, 0, 3, 1, 4});
+  g.add_node("Split", "", 13, {t, split_sizes}, {s0, s1, s2});
+  g.nodes.back().set_attr_int("axis", 0);
+  g.add_node("Squeeze", "", 13, {s0, axes}, {q});
+  g.add_node("Squeeze", "", 13, {s1, axes}, {k});
+  g.add_node("Squeeze", "", 13, {s2, axes}, {v});
+  g.add_node("Transpose", "", 13, {k}, {kt});
+  g.nodes.back().set_attr_ints("perm", {0, 1, 3, 2});
+  g.add_node("MatMul", "", 13, {q, kt}, {sc});
+  g.add_node("Mul", "", 13, {sc, scale}, {ss});
+  g.add_node("Softmax", "", 13, {ss}, {p});
+  g.nodes.back().set_attr_int("axis", -1);
+  g.add_node("MatMul", "", 13, {p, v}, {o});
+  g.add_node("Transpose", "", 13, {o}, {y});
+  g.nodes.back().set_attr_ints("perm", {0, 2, 1, 3});
+  g.inputs = {x};
+  g.outputs = {y};
+  ASSERT_TRUE(g.finalize().ok());
+  int count = 0;
+  ASSERT_TRUE(fuse_attention(g, &count).ok());
+  ASSERT_TRUE(fuse_qkv_attention(g, &count).ok());
+  EXPECT_EQ(count, 2);
+  const Node* f = only_live(g, "QkvAttention");
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->inputs, (std::vector<int>{x}));
+  EXPECT_EQ(f->outputs, (std::vector<int>{y}));
+  EXPECT_FLOAT_EQ(f->attr_float("scale", 0.f), 0.25f);
+  for (const Node& n : g.nodes) EXPECT_TRUE(n.dead || &n == f) << n.op_type;
+}
+
 TEST(KernelsFusion, MatMulAddKeptWhenIntermediateIsShared) {
   Graph g;
   int x = g.add_value("x", DataType::kFloat32, {2, 8}, true);

@@ -3,8 +3,11 @@
 
 #include <omp.h>
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "engine/kernels/kernel_types.h"
 #include "engine/kernels/vec_math.h"
@@ -26,11 +29,16 @@ struct Tile {  // one thread's working set, carved from scratch
   float* o;     // [kBlockQ][dv_pad]
   float* m;     // [kBlockQ] running max
   float* l;     // [kBlockQ] running sum
+  uint32_t* q2;  // bf16 path: [kBlockQ][d_pad / 2] pairs of Q's row
+  uint32_t* p2;  // bf16 path: [kBlockQ][kBlockK / 2] pairs of P's row
 };
+
+int64_t even(int64_t x) { return (x + 1) & ~int64_t{1}; }
 
 size_t tile_bytes(int64_t d, int64_t dv_pad, int64_t kv_pad) {
   return align64(d * kv_pad * 4) + align64(kv_pad * dv_pad * 4) + align64(kBlockQ * kBlockK * 4) +
-         align64(kBlockQ * dv_pad * 4) + 2 * align64(kBlockQ * 4);
+         align64(kBlockQ * dv_pad * 4) + 2 * align64(kBlockQ * 4) + align64(kBlockQ * even(d) * 2) +
+         align64(kBlockQ * kBlockK * 2);
 }
 
 Tile carve(uint8_t* base, int64_t d, int64_t dv_pad, int64_t kv_pad) {
@@ -46,6 +54,10 @@ Tile carve(uint8_t* base, int64_t d, int64_t dv_pad, int64_t kv_pad) {
   t.m = reinterpret_cast<float*>(base);
   base += align64(kBlockQ * 4);
   t.l = reinterpret_cast<float*>(base);
+  base += align64(kBlockQ * 4);
+  t.q2 = reinterpret_cast<uint32_t*>(base);
+  base += align64(kBlockQ * even(d) * 2);
+  t.p2 = reinterpret_cast<uint32_t*>(base);
   return t;
 }
 
@@ -133,17 +145,74 @@ SEER_KERNEL_CLONES void pack_head(const AttentionParams& p, int64_t dv_pad, cons
   }
 }
 
-SEER_KERNEL_CLONES void attention_block(const AttentionParams& p, int64_t dv_pad, const float* q,
-                                        const float* const* bias, int64_t b, int64_t h, int64_t q0,
-                                        float* out, Tile t) {
-  const int64_t d = p.head_dim, dv = p.v_dim;
-  const int64_t nq = std::min(kBlockQ, p.q_len - q0);
-  const float* qb = q + b * p.q.b + h * p.q.h + q0 * p.q.s;
+// Scale, biases and the online softmax of one 64×64 score block in t.s: on return t.s holds
+// P = e^{s - m_new} (0 past the last key), t.m / t.l the running max and sum, and the partial
+// outputs in t.o are rescaled by e^{m_old - m_new}.
+SEER_INLINE void online_softmax(const AttentionParams& p, const float* const* bias, int64_t b, int64_t h,
+                                int64_t q0, int64_t k0, int64_t nq, int64_t nk, int64_t dv_pad,
+                                const Tile& t) {
+  for (int64_t r = 0; r < nq; ++r) {
+    float* sr = t.s + r * kBlockK;
+    const int64_t qi = q0 + r;
+    for (int c = 0; c < kKVecs; ++c) {
+      vf16 x = load(sr + c * kLanes) * p.scale;
+      for (int bi = 0; bi < p.num_biases; ++bi) {
+        const AttentionParams::Bias& bs = p.bias[bi];
+        const float* br = bias[bi] + b * bs.b + h * bs.h + qi * bs.row + (k0 + c * kLanes) * bs.col;
+        const int w = static_cast<int>(std::clamp<int64_t>(nk - c * kLanes, 0, kLanes));
+        x += bs.col ? load_n(br, w) : splat(br[0]);
+      }
+      store(sr + c * kLanes, x);
+    }
+    for (int64_t j = nk; j < kBlockK; ++j) sr[j] = -INFINITY;
+    vf16 mx = load(sr);
+    for (int c = 1; c < kKVecs; ++c) mx = vmax(mx, load(sr + c * kLanes));
+    const float m_old = t.m[r];
+    float m_new = std::max(m_old, hmax(mx));
+    if (m_new == -INFINITY) m_new = 0.f;  // a fully masked block so far: keep exp() finite
+    const vf16 vm = splat(m_new);
+    vf16 sum{};
+    for (int c = 0; c < kKVecs; ++c) {
+      vf16 e = vexp(load(sr + c * kLanes) - vm);
+      store(sr + c * kLanes, e);
+      sum += e;
+    }
+    const float corr = m_old == m_new ? 1.f : std::exp(m_old - m_new);  // exp(-inf) = 0 on the first block
+    t.l[r] = t.l[r] * corr + hsum(sum);
+    t.m[r] = m_new;
+    if (corr != 1.f) {
+      float* orow = t.o + r * dv_pad;
+      for (int64_t c = 0; c < dv_pad; c += kLanes) store(orow + c, load(orow + c) * corr);
+    }
+  }
+}
+
+SEER_INLINE void start_block(int64_t nq, int64_t dv_pad, const Tile& t) {
   for (int64_t r = 0; r < nq; ++r) {
     t.m[r] = -INFINITY;
     t.l[r] = 0.f;
   }
   std::fill(t.o, t.o + nq * dv_pad, 0.f);
+}
+
+SEER_INLINE void write_out(const AttentionParams& p, int64_t dv_pad, int64_t b, int64_t h, int64_t q0,
+                           int64_t nq, float* out, const Tile& t) {
+  float* ob = out + b * p.out.b + h * p.out.h + q0 * p.out.s;
+  for (int64_t r = 0; r < nq; ++r) {
+    const float inv = t.l[r] > 0.f ? 1.f / t.l[r] : 0.f;
+    const float* orow = t.o + r * dv_pad;
+    float* dst = ob + r * p.out.s;
+    for (int64_t c = 0; c < p.v_dim; ++c) dst[c] = orow[c] * inv;
+  }
+}
+
+SEER_KERNEL_CLONES void attention_block(const AttentionParams& p, int64_t dv_pad, const float* q,
+                                        const float* const* bias, int64_t b, int64_t h, int64_t q0,
+                                        float* out, Tile t) {
+  const int64_t d = p.head_dim;
+  const int64_t nq = std::min(kBlockQ, p.q_len - q0);
+  const float* qb = q + b * p.q.b + h * p.q.h + q0 * p.q.s;
+  start_block(nq, dv_pad, t);
   for (int64_t k0 = 0; k0 < p.kv_len; k0 += kBlockK) {
     const int64_t nk = std::min(kBlockK, p.kv_len - k0);
     const float* kt = t.kt + k0 * d;
@@ -152,41 +221,7 @@ SEER_KERNEL_CLONES void attention_block(const AttentionParams& p, int64_t dv_pad
     int64_t r = 0;
     for (; r + 4 <= nq; r += 4) scores_rows<4>(qb + r * p.q.s, p.q.s, kt, d, t.s + r * kBlockK);
     for (; r < nq; ++r) scores_rows<1>(qb + r * p.q.s, p.q.s, kt, d, t.s + r * kBlockK);
-    // Scale, biases, online softmax.
-    for (r = 0; r < nq; ++r) {
-      float* sr = t.s + r * kBlockK;
-      const int64_t qi = q0 + r;
-      for (int c = 0; c < kKVecs; ++c) {
-        vf16 x = load(sr + c * kLanes) * p.scale;
-        for (int bi = 0; bi < p.num_biases; ++bi) {
-          const AttentionParams::Bias& bs = p.bias[bi];
-          const float* br = bias[bi] + b * bs.b + h * bs.h + qi * bs.row + (k0 + c * kLanes) * bs.col;
-          const int w = static_cast<int>(std::clamp<int64_t>(nk - c * kLanes, 0, kLanes));
-          x += bs.col ? load_n(br, w) : splat(br[0]);
-        }
-        store(sr + c * kLanes, x);
-      }
-      for (int64_t j = nk; j < kBlockK; ++j) sr[j] = -INFINITY;
-      vf16 mx = load(sr);
-      for (int c = 1; c < kKVecs; ++c) mx = vmax(mx, load(sr + c * kLanes));
-      const float m_old = t.m[r];
-      float m_new = std::max(m_old, hmax(mx));
-      if (m_new == -INFINITY) m_new = 0.f;  // a fully masked block so far: keep exp() finite
-      const vf16 vm = splat(m_new);
-      vf16 sum{};
-      for (int c = 0; c < kKVecs; ++c) {
-        vf16 e = vexp(load(sr + c * kLanes) - vm);
-        store(sr + c * kLanes, e);
-        sum += e;
-      }
-      const float corr = m_old == m_new ? 1.f : std::exp(m_old - m_new);  // exp(-inf) = 0 on the first block
-      t.l[r] = t.l[r] * corr + hsum(sum);
-      t.m[r] = m_new;
-      if (corr != 1.f) {
-        float* orow = t.o + r * dv_pad;
-        for (int64_t c = 0; c < dv_pad; c += kLanes) store(orow + c, load(orow + c) * corr);
-      }
-    }
+    online_softmax(p, bias, b, h, q0, k0, nq, nk, dv_pad, t);
     // O += P·V, 64 output columns at a time.
     for (int64_t c0 = 0; c0 < dv_pad; c0 += 4 * kLanes) {
       const int nvec = static_cast<int>(std::min<int64_t>(4, (dv_pad - c0) / kLanes));
@@ -196,13 +231,148 @@ SEER_KERNEL_CLONES void attention_block(const AttentionParams& p, int64_t dv_pad
       for (; r < nq; ++r) pv_rows_any<1>(t.s + r * kBlockK, nk, vblk, dv_pad, c0, nvec, t.o + r * dv_pad);
     }
   }
-  float* ob = out + b * p.out.b + h * p.out.h + q0 * p.out.s;
-  for (int64_t r = 0; r < nq; ++r) {
-    const float inv = t.l[r] > 0.f ? 1.f / t.l[r] : 0.f;
-    const float* orow = t.o + r * dv_pad;
-    float* dst = ob + r * p.out.s;
-    for (int64_t c = 0; c < dv; ++c) dst[c] = orow[c] * inv;
+  write_out(p, dv_pad, b, h, q0, nq, out, t);
+}
+
+// ---------------------------------------------------------------- bf16 (AVX512_BF16)
+// The same blocks with both products on vdpbf16ps: Q, K, P and V rounded to bf16, fp32
+// accumulation, softmax in fp32. Operands are bf16 pairs along the reduction axis packed in one
+// 32-bit word (dims 2i, 2i+1 of a Q row or K row; keys 2j, 2j+1 of a P row or V column), so one
+// instruction does 16 lanes × 2 products. Built for AVX512_BF16 only; create() checks the CPU.
+#define SEER_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
+
+SEER_INLINE uint32_t bf16_bits(float x) {  // round to nearest even (finite inputs)
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+}
+SEER_INLINE uint32_t bf16_pair(float lo, float hi) { return bf16_bits(lo) | (bf16_bits(hi) << 16); }
+
+// Kᵀ as pairs [key block][d_pad/2][kBlockK] and V as pairs [kv_pad/2][dv_pad] (zero padded).
+SEER_BF16_TARGET void pack_head_bf16(const AttentionParams& p, int64_t dv_pad, const float* kb,
+                                     const float* vb, Tile t) {
+  const int64_t d = p.head_dim, dv = p.v_dim, d2 = even(d) / 2;
+  const int64_t kv_pad = (p.kv_len + kBlockK - 1) / kBlockK * kBlockK;
+  uint32_t* kt = reinterpret_cast<uint32_t*>(t.kt);
+  for (int64_t j0 = 0; j0 < kv_pad; j0 += kBlockK) {
+    uint32_t* blk = kt + j0 * d2;
+    for (int64_t j = 0; j < kBlockK; ++j) {
+      if (j0 + j < p.kv_len) {
+        const float* kr = kb + (j0 + j) * p.k.s;
+        for (int64_t i = 0; i < d2; ++i)
+          blk[i * kBlockK + j] = bf16_pair(kr[2 * i], 2 * i + 1 < d ? kr[2 * i + 1] : 0.f);
+      } else {
+        for (int64_t i = 0; i < d2; ++i) blk[i * kBlockK + j] = 0;
+      }
+    }
   }
+  uint32_t* v2 = reinterpret_cast<uint32_t*>(t.v);
+  for (int64_t j = 0; j < kv_pad; j += 2) {
+    uint32_t* dst = v2 + (j / 2) * dv_pad;
+    const float* r0 = j < p.kv_len ? vb + j * p.v.s : nullptr;
+    const float* r1 = j + 1 < p.kv_len ? vb + (j + 1) * p.v.s : nullptr;
+    for (int64_t c = 0; c < dv_pad; ++c) {
+      const bool in = c < dv;
+      dst[c] = bf16_pair(r0 && in ? r0[c] : 0.f, r1 && in ? r1[c] : 0.f);
+    }
+  }
+}
+
+template <int R>
+SEER_BF16_TARGET SEER_INLINE void scores_rows_bf16(const uint32_t* q2, int64_t d2, const uint32_t* kt, float* s) {
+  __m512 acc[R][kKVecs];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < kKVecs; ++c) acc[r][c] = _mm512_setzero_ps();
+  for (int64_t i = 0; i < d2; ++i) {
+    __m512bh kv[kKVecs];
+#pragma GCC unroll 4
+    for (int c = 0; c < kKVecs; ++c) kv[c] = (__m512bh)_mm512_loadu_si512(kt + i * kBlockK + c * kLanes);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512bh qv = (__m512bh)_mm512_set1_epi32(static_cast<int>(q2[r * d2 + i]));
+#pragma GCC unroll 4
+      for (int c = 0; c < kKVecs; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], qv, kv[c]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int c = 0; c < kKVecs; ++c) _mm512_storeu_ps(s + r * kBlockK + c * kLanes, acc[r][c]);
+}
+
+template <int R, int NV>
+SEER_BF16_TARGET SEER_INLINE void pv_rows_bf16(const uint32_t* p2, int64_t nk2, const uint32_t* v2, int64_t dv_pad, int64_t c0,
+                              float* o) {
+  __m512 acc[R][NV];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int c = 0; c < NV; ++c) acc[r][c] = _mm512_loadu_ps(o + r * dv_pad + c0 + c * kLanes);
+  for (int64_t j = 0; j < nk2; ++j) {
+    __m512bh vv[NV];
+#pragma GCC unroll 4
+    for (int c = 0; c < NV; ++c) vv[c] = (__m512bh)_mm512_loadu_si512(v2 + j * dv_pad + c0 + c * kLanes);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512bh pv = (__m512bh)_mm512_set1_epi32(static_cast<int>(p2[r * (kBlockK / 2) + j]));
+#pragma GCC unroll 4
+      for (int c = 0; c < NV; ++c) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], pv, vv[c]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int c = 0; c < NV; ++c) _mm512_storeu_ps(o + r * dv_pad + c0 + c * kLanes, acc[r][c]);
+}
+
+template <int R>
+SEER_BF16_TARGET SEER_INLINE void pv_rows_bf16_any(const uint32_t* p2, int64_t nk2, const uint32_t* v2, int64_t dv_pad,
+                                  int64_t c0, int nvec, float* o) {
+  switch (nvec) {
+    case 4: pv_rows_bf16<R, 4>(p2, nk2, v2, dv_pad, c0, o); break;
+    case 3: pv_rows_bf16<R, 3>(p2, nk2, v2, dv_pad, c0, o); break;
+    case 2: pv_rows_bf16<R, 2>(p2, nk2, v2, dv_pad, c0, o); break;
+    default: pv_rows_bf16<R, 1>(p2, nk2, v2, dv_pad, c0, o); break;
+  }
+}
+
+SEER_BF16_TARGET void attention_block_bf16(const AttentionParams& p, int64_t dv_pad, const float* q,
+                                           const float* const* bias, int64_t b, int64_t h, int64_t q0,
+                                           float* out, Tile t) {
+  const int64_t d = p.head_dim, d2 = even(d) / 2;
+  const int64_t nq = std::min(kBlockQ, p.q_len - q0);
+  const float* qb = q + b * p.q.b + h * p.q.h + q0 * p.q.s;
+  for (int64_t r = 0; r < nq; ++r) {
+    const float* qr = qb + r * p.q.s;
+    for (int64_t i = 0; i < d2; ++i) t.q2[r * d2 + i] = bf16_pair(qr[2 * i], 2 * i + 1 < d ? qr[2 * i + 1] : 0.f);
+  }
+  start_block(nq, dv_pad, t);
+  const uint32_t* kt_all = reinterpret_cast<const uint32_t*>(t.kt);
+  const uint32_t* v_all = reinterpret_cast<const uint32_t*>(t.v);
+  for (int64_t k0 = 0; k0 < p.kv_len; k0 += kBlockK) {
+    const int64_t nk = std::min(kBlockK, p.kv_len - k0);
+    const uint32_t* kt = kt_all + k0 * d2;
+    const uint32_t* vblk = v_all + (k0 / 2) * dv_pad;
+    int64_t r = 0;
+    for (; r + 4 <= nq; r += 4) scores_rows_bf16<4>(t.q2 + r * d2, d2, kt, t.s + r * kBlockK);
+    for (; r < nq; ++r) scores_rows_bf16<1>(t.q2 + r * d2, d2, kt, t.s + r * kBlockK);
+    online_softmax(p, bias, b, h, q0, k0, nq, nk, dv_pad, t);
+    // P rows to bf16 pairs; keys past nk are exactly 0 (e^-inf), so odd nk pads with 0.
+    const int64_t nk2 = (nk + 1) / 2;
+    for (r = 0; r < nq; ++r) {
+      const float* sr = t.s + r * kBlockK;
+      uint32_t* pr = t.p2 + r * (kBlockK / 2);
+      for (int64_t j = 0; j < nk2; ++j) pr[j] = bf16_pair(sr[2 * j], sr[2 * j + 1]);
+    }
+    for (int64_t c0 = 0; c0 < dv_pad; c0 += 4 * kLanes) {
+      const int nvec = static_cast<int>(std::min<int64_t>(4, (dv_pad - c0) / kLanes));
+      r = 0;
+      for (; r + 4 <= nq; r += 4)
+        pv_rows_bf16_any<4>(t.p2 + r * (kBlockK / 2), nk2, vblk, dv_pad, c0, nvec, t.o + r * dv_pad);
+      for (; r < nq; ++r)
+        pv_rows_bf16_any<1>(t.p2 + r * (kBlockK / 2), nk2, vblk, dv_pad, c0, nvec, t.o + r * dv_pad);
+    }
+  }
+  write_out(p, dv_pad, b, h, q0, nq, out, t);
 }
 
 }  // namespace
@@ -239,6 +409,7 @@ StatusOr<Attention> Attention::create(const AttentionParams& p) {
   a.kv_pad_ = (p.kv_len + kBlockK - 1) / kBlockK * kBlockK;
   a.per_thread_bytes_ = tile_bytes(p.head_dim, a.dv_pad_, a.kv_pad_);
   a.threads_ = std::max(1, omp_get_max_threads());
+  a.bf16_ = p.bf16 && __builtin_cpu_supports("avx512bf16");
   return a;
 }
 
@@ -262,10 +433,18 @@ void Attention::run(const Args& args) const {
     for (int64_t task = 0; task < tasks; ++task) {
       const int64_t bh = task / chunks, chunk = task % chunks;
       const int64_t b = bh / p_.heads, h = bh % p_.heads;
-      pack_head(p_, dv_pad_, args.k + b * p_.k.b + h * p_.k.h, args.v + b * p_.v.b + h * p_.v.h, tile);
+      const float* kb = args.k + b * p_.k.b + h * p_.k.h;
+      const float* vb = args.v + b * p_.v.b + h * p_.v.h;
       const int64_t qb_end = std::min(qblocks, (chunk + 1) * per_chunk);
-      for (int64_t qb = chunk * per_chunk; qb < qb_end; ++qb)
-        attention_block(p_, dv_pad_, args.q, args.bias, b, h, qb * kBlockQ, args.out, tile);
+      if (bf16_) {
+        pack_head_bf16(p_, dv_pad_, kb, vb, tile);
+        for (int64_t qb = chunk * per_chunk; qb < qb_end; ++qb)
+          attention_block_bf16(p_, dv_pad_, args.q, args.bias, b, h, qb * kBlockQ, args.out, tile);
+      } else {
+        pack_head(p_, dv_pad_, kb, vb, tile);
+        for (int64_t qb = chunk * per_chunk; qb < qb_end; ++qb)
+          attention_block(p_, dv_pad_, args.q, args.bias, b, h, qb * kBlockQ, args.out, tile);
+      }
     }
   }
 }

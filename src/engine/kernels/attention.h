@@ -15,8 +15,9 @@
 // earlier partial outputs are rescaled by e^{m_old - m_new}), P·V accumulated into a 64×Dv fp32
 // tile. Per-thread scratch: the packed head (2·S·D floats, ~420 KiB for ViT-B at S = 785) plus
 // ~40 KiB of tiles; the S×S scores never exist beyond one 64×64 block.
-// fp32 throughout (inputs fp32; bf16 models keep attention in fp32, which is what ONNX
-// Runtime does too). Up to two additive biases (e.g. SwinV2's relative-position bias and its
+// Inputs and output fp32. The products run in fp32, or with params.bf16 (bf16 models) on
+// AVX512_BF16's vdpbf16ps with Q, K, P, V rounded to bf16 and fp32 accumulation; the softmax
+// is fp32 either way. Up to two additive biases (e.g. SwinV2's relative-position bias and its
 // shifted-window mask) broadcast to [B, H, Sq, Sk] through per-dimension strides (0 =
 // broadcast). Operands may be strided views (e.g. straight out of a fused QKV projection):
 // only the last dimension must be contiguous.
@@ -43,6 +44,9 @@ struct AttentionParams {
   };
   int num_biases = 0;  // 0..2
   Bias bias[2];
+  // Q·Kᵀ and P·V with bf16 operands and fp32 accumulation (AVX512_BF16; where the CPU lacks it,
+  // fp32). Softmax stays fp32.
+  bool bf16 = false;
 
   // Dense [B, H, S, D] strides for q/k/v/out.
   void set_dense();
@@ -75,6 +79,7 @@ class Attention {
   int threads_ = 1;
   int64_t dv_pad_ = 0;
   int64_t kv_pad_ = 0;
+  bool bf16_ = false;
 };
 
 }  // namespace seer::kernels

@@ -1,6 +1,8 @@
 // seer.Attention (engine/fused_ops.h): O = softmax(scale·Q·Kᵀ + bias)·V over [B, H, S, D],
 // created by the fusion pass from MatMul -> (Mul|Div scale) -> (Add bias) -> Softmax -> MatMul.
 // Runs the flash-style kernel (engine/kernels/attention.h): the Sq×Sk scores never exist in full.
+// Also seer.QkvAttention, the same kernel reading Q, K, V straight out of a [B, S, 3, H, D]
+// projection and writing [B, S, H, D] (passes/fuse_kernels.h: fuse_qkv_attention).
 #include "engine/fused_ops.h"
 #include "engine/kernels/attention.h"
 #include "engine/op.h"
@@ -67,9 +69,64 @@ StatusOr<AttentionParams> read_params(const NodeContext& c) {
   return p;
 }
 
+// seer.QkvAttention(X [B, S, 3, H, D]) -> [B, S, H, D]: Q, K, V read strided out of X, heads
+// written interleaved (what Transpose(perm [0,2,1,3]) of [B, H, S, D] would give).
+class QkvAttentionKernel final : public OpKernel {
+ public:
+  QkvAttentionKernel(Attention att, int64_t hd) : att_(std::move(att)), hd_(hd) {}
+  Status run(RunContext& ctx) const override {
+    const float* x = ctx.input(0).data<float>();
+    Attention::Args a;
+    a.q = x;
+    a.k = x + hd_;
+    a.v = x + 2 * hd_;
+    a.out = ctx.output(0).data<float>();
+    a.scratch = ctx.scratch();
+    att_.run(a);
+    return Status();
+  }
+
+ private:
+  Attention att_;
+  int64_t hd_;  // H·D: the offset of K (and 2·H·D of V) in a token's row
+};
+
+StatusOr<AttentionParams> read_qkv_params(const NodeContext& c) {
+  if (c.input_dtype(0) != DataType::kFloat32)
+    return c.unsupported("input has dtype {} (only float32)", to_string(c.input_dtype(0)));
+  const Shape& x = c.input_shape(0);
+  if (x.rank() != 5 || x[2] != 3) return c.error("input {} is not [B, S, 3, H, D]", x.to_string());
+  AttentionParams p;
+  p.batch = x[0];
+  p.heads = x[3];
+  p.q_len = p.kv_len = x[1];
+  p.head_dim = p.v_dim = x[4];
+  p.scale = c.node().attr_float("scale", 1.f);
+  const int64_t hd = x[3] * x[4];
+  p.q = p.k = p.v = {x[1] * 3 * hd, x[4], 3 * hd};
+  p.out = {x[1] * hd, x[4], hd};
+  return p;
+}
+
 }  // namespace
 
 SEER_REGISTER_OPS(attention) {
+  registry.add({.name = "QkvAttention",
+                .domain = kSeerDomain,
+                .min_opset = 1,
+                .attributes = {"scale"},
+                .infer = [](InferContext& c) -> Status {
+                  SEER_ASSIGN_OR_RETURN(AttentionParams p, read_qkv_params(c));
+                  c.set_output(0, DataType::kFloat32, Shape{p.batch, p.q_len, p.heads, p.head_dim});
+                  return Status();
+                },
+                .create = [](PrepareContext& c) -> StatusOr<std::unique_ptr<OpKernel>> {
+                  SEER_ASSIGN_OR_RETURN(AttentionParams p, read_qkv_params(c));
+                  p.bf16 = c.precision() == Precision::kBF16;
+                  SEER_ASSIGN_OR_RETURN(Attention att, Attention::create(p));
+                  c.request_scratch(att.scratch_bytes());
+                  return std::unique_ptr<OpKernel>(new QkvAttentionKernel(std::move(att), p.heads * p.head_dim));
+                }});
   registry.add({.name = "Attention",
                 .domain = kSeerDomain,
                 .min_opset = 1,
@@ -83,6 +140,7 @@ SEER_REGISTER_OPS(attention) {
                 },
                 .create = [](PrepareContext& c) -> StatusOr<std::unique_ptr<OpKernel>> {
                   SEER_ASSIGN_OR_RETURN(AttentionParams p, read_params(c));
+                  p.bf16 = c.precision() == Precision::kBF16;
                   SEER_ASSIGN_OR_RETURN(Attention att, Attention::create(p));
                   c.request_scratch(att.scratch_bytes());
                   return std::unique_ptr<OpKernel>(new AttentionKernel(std::move(att), c.has_input(3)));

@@ -7,6 +7,8 @@
 #include "engine/fused_ops.h"
 #include "engine/kernels/matmul.h"
 #include "engine/op.h"
+#include "engine/ops/broadcast.h"
+#include "engine/ops/op_util.h"
 
 namespace seer::engine {
 namespace {
@@ -60,10 +62,20 @@ StatusOr<Shape> matmul_shape(const NodeContext& c) {
   return out;
 }
 
+// FusedMatMul's residual input (index 3): a oneDNN binary-add post-op when it has the output's
+// shape, else (a broadcast residual, rare) added after the GEMM from a scratch copy of A·B.
+struct Residual {
+  enum class Mode : uint8_t { kNone, kPostOp, kBroadcast } mode = Mode::kNone;
+  ops::Broadcast bc;         // kBroadcast: out = mm (scratch) + residual
+  size_t mm_bytes = 0;       // kBroadcast: bytes of the GEMM result in scratch
+};
+
 class MatMulKernel final : public OpKernel {
  public:
-  MatMulKernel(MatMul mm, const void* packed_b, bool has_bias, int c_input, float beta)
-      : mm_(std::move(mm)), packed_b_(packed_b), has_bias_(has_bias), c_input_(c_input), beta_(beta) {}
+  MatMulKernel(MatMul mm, const void* packed_b, bool has_bias, int c_input, float beta,
+               Residual residual = {})
+      : mm_(std::move(mm)), packed_b_(packed_b), has_bias_(has_bias), c_input_(c_input), beta_(beta),
+        residual_(residual) {}
 
   Status run(RunContext& ctx) const override {
     MatMul::Args a;
@@ -72,8 +84,22 @@ class MatMulKernel final : public OpKernel {
     a.bias = has_bias_ ? ctx.input(2).data<float>() : nullptr;
     a.out = ctx.output(0).data<float>();
     a.scratch = ctx.scratch();
+    if (residual_.mode == Residual::Mode::kPostOp) a.residual = ctx.input(3).data<float>();
+    float* broadcast_mm = nullptr;
+    if (residual_.mode == Residual::Mode::kBroadcast) {  // GEMM result first, then the add
+      broadcast_mm = static_cast<float*>(ctx.scratch());
+      a.out = broadcast_mm;
+      a.scratch = static_cast<uint8_t*>(ctx.scratch()) + kernels::align64(residual_.mm_bytes);
+    }
     SEER_RETURN_IF_ERROR(mm_.run(a));
     if (c_input_ >= 0) add_scaled_c(ctx.input(c_input_), a.out);
+    if (broadcast_mm) {
+      const float* r = ctx.input(3).data<float>();
+      float* y = ctx.output(0).data<float>();
+      residual_.bc.for_each_row([&](int64_t o, const int64_t* off, int64_t n, const int64_t* st) {
+        for (int64_t i = 0; i < n; ++i) y[o + i] = broadcast_mm[off[0] + i * st[0]] + r[off[1] + i * st[1]];
+      });
+    }
     return Status();
   }
 
@@ -99,12 +125,14 @@ class MatMulKernel final : public OpKernel {
   bool has_bias_;
   int c_input_;  // Gemm's C handled after the kernel, or -1
   float beta_;
+  Residual residual_;
 };
 
 // Builds the kernel; packs a constant B through the model's packed-weight store.
 StatusOr<std::unique_ptr<OpKernel>> make_kernel(PrepareContext& c, MatMulParams p, bool has_bias,
-                                                int c_input, float beta) {
+                                                int c_input, float beta, Residual residual = {}) {
   p.precision = c.precision();
+  p.residual = residual.mode == Residual::Mode::kPostOp;
   const Tensor* b = c.constant_input(1);
   p.b_constant = b != nullptr;
   auto mm = MatMul::create(p);
@@ -116,8 +144,10 @@ StatusOr<std::unique_ptr<OpKernel>> make_kernel(PrepareContext& c, MatMulParams 
                           c.packed_weight("B:" + k.packed_layout_key(), k.packed_b_bytes(),
                                           [&](void* dst) { return k.pack_b(b->data<float>(), dst); }));
   }
+  if (residual.mode == Residual::Mode::kBroadcast) c.request_scratch(residual.mm_bytes);
   c.request_scratch(mm->scratch_bytes());
-  return std::unique_ptr<OpKernel>(new MatMulKernel(std::move(mm).value(), packed, has_bias, c_input, beta));
+  return std::unique_ptr<OpKernel>(
+      new MatMulKernel(std::move(mm).value(), packed, has_bias, c_input, beta, residual));
 }
 
 Status infer_matmul(InferContext& c) {
@@ -127,7 +157,8 @@ Status infer_matmul(InferContext& c) {
   return Status();
 }
 
-StatusOr<std::unique_ptr<OpKernel>> create_matmul(PrepareContext& c, Activation act, bool bias) {
+StatusOr<std::unique_ptr<OpKernel>> create_matmul(PrepareContext& c, Activation act, bool bias,
+                                                  bool residual = false) {
   MatMulParams p;
   p.a_dims = promoted(c.input_shape(0), true);
   p.b_dims = promoted(c.input_shape(1), false);
@@ -139,7 +170,18 @@ StatusOr<std::unique_ptr<OpKernel>> create_matmul(PrepareContext& c, Activation 
     if ((c.input_shape(0).rank() == 1 || c.input_shape(1).rank() == 1) && p.bias_dims.size() > 1)
       return c.unsupported("a bias of rank {} with a 1-D operand", p.bias_dims.size());
   }
-  return make_kernel(c, p, bias, -1, 1.f);
+  Residual res;
+  if (residual) {
+    SEER_ASSIGN_OR_RETURN(Shape mm_out, matmul_shape(c));
+    if (c.input_shape(3) == mm_out && mm_out == c.output_shape(0)) {
+      res.mode = Residual::Mode::kPostOp;
+    } else {
+      res.mode = Residual::Mode::kBroadcast;
+      res.bc = ops::Broadcast::plan(c.output_shape(0), {mm_out, c.input_shape(3)});
+      res.mm_bytes = static_cast<size_t>(mm_out.numel()) * sizeof(float);
+    }
+  }
+  return make_kernel(c, p, bias, -1, 1.f, res);
 }
 
 StatusOr<Activation> parse_activation(const NodeContext& c) {
@@ -209,11 +251,17 @@ SEER_REGISTER_OPS(matmul) {
                 .infer =
                     [](InferContext& c) -> Status {
                       SEER_RETURN_IF_ERROR(parse_activation(c).status());
-                      return infer_matmul(c);
+                      SEER_RETURN_IF_ERROR(check_float_inputs(c, 4));
+                      SEER_ASSIGN_OR_RETURN(Shape out, matmul_shape(c));
+                      if (c.has_input(3)) {  // residual: out = act(A·B + bias) + R, broadcast
+                        SEER_ASSIGN_OR_RETURN(out, ops::broadcast_shapes(c, out, c.input_shape(3)));
+                      }
+                      c.set_output(0, DataType::kFloat32, out);
+                      return Status();
                     },
                 .create = [](PrepareContext& c) -> StatusOr<std::unique_ptr<OpKernel>> {
                   SEER_ASSIGN_OR_RETURN(Activation act, parse_activation(c));
-                  return create_matmul(c, act, c.has_input(2));
+                  return create_matmul(c, act, c.has_input(2), c.has_input(3));
                 }});
 }
 

@@ -537,11 +537,11 @@ SEER_REGISTER_OPS(shape_ops) {
                   return make_kernel([n](RunContext& ctx) { *ctx.output(0).data<int64_t>() = n; return Status(); });
                 },
                 .shape_only = true});
-  registry.add({.name = "Reshape", .domain = "", .min_opset = 5, .attributes = {"allowzero"}, .infer = infer_reshape, .create = create_copy});
-  registry.add({.name = "Flatten", .domain = "", .min_opset = 1, .attributes = {"axis"}, .infer = infer_flatten, .create = create_copy});
-  registry.add({.name = "Squeeze", .domain = "", .min_opset = 1, .attributes = {"axes"}, .infer = infer_squeeze, .create = create_copy});
-  registry.add({.name = "Unsqueeze", .domain = "", .min_opset = 1, .attributes = {"axes"}, .infer = infer_unsqueeze, .create = create_copy});
-  registry.add({.name = "Identity", .domain = "", .min_opset = 1, .attributes = {}, .infer = infer_same, .create = create_copy});
+  registry.add({.name = "Reshape", .domain = "", .min_opset = 5, .attributes = {"allowzero"}, .infer = infer_reshape, .create = create_copy, .alias_input = true});
+  registry.add({.name = "Flatten", .domain = "", .min_opset = 1, .attributes = {"axis"}, .infer = infer_flatten, .create = create_copy, .alias_input = true});
+  registry.add({.name = "Squeeze", .domain = "", .min_opset = 1, .attributes = {"axes"}, .infer = infer_squeeze, .create = create_copy, .alias_input = true});
+  registry.add({.name = "Unsqueeze", .domain = "", .min_opset = 1, .attributes = {"axes"}, .infer = infer_unsqueeze, .create = create_copy, .alias_input = true});
+  registry.add({.name = "Identity", .domain = "", .min_opset = 1, .attributes = {}, .infer = infer_same, .create = create_copy, .alias_input = true});
   registry.add({.name = "Dropout", .domain = "", .min_opset = 7, .attributes = {"ratio", "seed"}, .infer = infer_dropout, .create = create_dropout});
   registry.add({.name = "Transpose", .domain = "", .min_opset = 1, .attributes = {"perm"}, .infer = infer_transpose, .create = create_transpose});
   registry.add({.name = "Concat", .domain = "", .min_opset = 4, .attributes = {"axis"}, .infer = infer_concat, .create = create_concat});

@@ -48,6 +48,23 @@ bool scalar_constant(const Graph& g, int v, float* out) {
   return true;
 }
 
+// True when value v is a constant int64 (or int32) vector equal to `want`.
+bool ints_constant(const Graph& g, int v, std::initializer_list<int64_t> want) {
+  if (!g.is_constant(v)) return false;
+  const Value& val = g.values[v];
+  if (val.shape.rank() > 1 || val.shape.numel() != static_cast<int64_t>(want.size())) return false;
+  size_t i = 0;
+  for (int64_t w : want) {
+    int64_t x;
+    if (val.dtype == DataType::kInt64) x = static_cast<const int64_t*>(val.constant)[i];
+    else if (val.dtype == DataType::kInt32) x = static_cast<const int32_t*>(val.constant)[i];
+    else return false;
+    if (x != w) return false;
+    ++i;
+  }
+  return true;
+}
+
 bool registered(const char* name, const char* domain) {
   return OpRegistry::global().find(name, domain, 1) != nullptr;
 }
@@ -87,11 +104,29 @@ Status fuse_matmul_bias(Graph& graph, int* count) {
         out = a.outputs[0];
       }
     }
+    // A residual Add of another tensor (a transformer's skip connection) becomes the kernel's
+    // binary post-op: the sum is written once instead of re-read by an Add.
+    Node* res_add = nullptr;
+    int residual = kNoValue;
+    const int res_id = view.only_consumer(out);
+    if (res_id >= 0 && is_op(&graph.nodes[res_id], "Add")) {
+      Node& r = graph.nodes[res_id];
+      const int other = r.inputs[0] == out ? r.inputs[1] : r.inputs[0];
+      const DataType t = graph.values[other].dtype;
+      if (other != out && !graph.is_constant(other) &&
+          (t == DataType::kFloat32 || t == DataType::kUndefined)) {
+        res_add = &r;
+        residual = other;
+        out = r.outputs[0];
+      }
+    }
     std::vector<int> inputs = {mm.inputs[0], mm.inputs[1], bias};
+    if (residual != kNoValue) inputs.push_back(residual);
     std::string name = mm.name + "/fused_bias";
     mm.dead = true;
     add.dead = true;
     if (act) act->dead = true;
+    if (res_add) res_add->dead = true;
     // add_node may reallocate `nodes`: no references are used after this line.
     const int id = graph.add_node("FusedMatMul", kSeerDomain, 1, inputs, {out}, name);
     if (!activation.empty()) graph.nodes[id].set_attr_string("activation", activation);
@@ -200,6 +235,64 @@ Status fuse_attention(Graph& graph, int* count) {
     std::vector<int> inputs = {q, k, v};
     if (bias != kNoValue) inputs.push_back(bias);
     const int id = graph.add_node("Attention", kSeerDomain, 1, inputs, {out}, name);
+    graph.nodes[id].set_attr_float("scale", scale);
+    changed = true;
+    if (count) ++*count;
+  }
+  return changed ? graph.finalize() : Status();
+}
+
+Status fuse_qkv_attention(Graph& graph, int* count) {
+  if (!registered("QkvAttention", kSeerDomain)) return Status();
+  View view(graph);
+  bool changed = false;
+  const size_t n_nodes = graph.nodes.size();
+  for (size_t i = 0; i < n_nodes; ++i) {
+    Node& att = graph.nodes[i];
+    if (att.dead || att.domain != kSeerDomain || att.op_type != "Attention" || att.num_inputs() != 3) continue;
+    std::vector<int> chain = {static_cast<int>(i)};
+    // Q, K, V: Squeeze(axis 0) of outputs 0, 1, 2 of one Split(axis 0) into 1 + 1 + 1.
+    Node* split = nullptr;
+    bool ok = true;
+    for (int j = 0; j < 3 && ok; ++j) {
+      const int qkv = att.inputs[j];
+      Node* sq = view.node_of(qkv);
+      ok = is_op(sq, "Squeeze") && view.only_consumer(qkv) == static_cast<int>(i);
+      if (!ok) break;
+      ok = sq->opset < 13 ? sq->attr_ints("axes") == std::vector<int64_t>{0}
+                          : sq->num_inputs() > 1 && ints_constant(graph, sq->inputs[1], {0});
+      Node* sp = ok ? view.node_of(sq->inputs[0]) : nullptr;
+      ok = ok && is_op(sp, "Split") && sp->num_outputs() == 3 && sp->outputs[j] == sq->inputs[0] &&
+           view.only_consumer(sq->inputs[0]) == view.producer[qkv] && (split == nullptr || split == sp);
+      if (!ok) break;
+      split = sp;
+      chain.push_back(view.producer[qkv]);
+    }
+    if (!ok || !split || split->attr_int("axis", 0) != 0) continue;
+    if (split->num_inputs() > 1 && split->inputs[1] != kNoValue && !ints_constant(graph, split->inputs[1], {1, 1, 1}))
+      continue;
+    if (split->has_attr("split") && split->attr_ints("split") != std::vector<int64_t>{1, 1, 1}) continue;
+    // Split <- Transpose(X, perm [2, 0, 3, 1, 4]): X is [B, S, 3, H, D] (a QKV projection).
+    const int t_out = split->inputs[0];
+    Node* tr = view.node_of(t_out);
+    if (!is_op(tr, "Transpose") || tr->attr_ints("perm") != std::vector<int64_t>{2, 0, 3, 1, 4} ||
+        view.only_consumer(t_out) != view.producer[split->outputs[0]])
+      continue;
+    // Output: Transpose(perm [0, 2, 1, 3]) back to [B, S, H, D].
+    const int o = att.outputs[0];
+    const int out_tr_id = view.only_consumer(o);
+    if (out_tr_id < 0 || !is_op(&graph.nodes[out_tr_id], "Transpose") ||
+        graph.nodes[out_tr_id].attr_ints("perm") != std::vector<int64_t>{0, 2, 1, 3})
+      continue;
+    chain.push_back(view.producer[split->outputs[0]]);
+    chain.push_back(view.producer[t_out]);
+    chain.push_back(out_tr_id);
+    const int x = tr->inputs[0];
+    const int out = graph.nodes[out_tr_id].outputs[0];
+    const float scale = att.attr_float("scale", 1.f);
+    const std::string name = att.name + "/qkv";
+    for (int id : chain) graph.nodes[id].dead = true;
+    const int id = graph.add_node("QkvAttention", kSeerDomain, 1, {x}, {out}, name);
     graph.nodes[id].set_attr_float("scale", scale);
     changed = true;
     if (count) ++*count;

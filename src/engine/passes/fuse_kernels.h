@@ -17,7 +17,8 @@ namespace seer::engine {
 
 // MatMul(A, B) -> Add(·, bias) where bias is a constant whose values vary along the last
 // dimension only (shape [..1.., N]); then an optional Relu / Sigmoid / Gelu (ai.onnx) consumer
-// becomes the activation.
+// becomes the activation; then a single-consumer Add of a non-constant tensor (a residual
+// connection) becomes input 3, added by the kernel (oneDNN binary post-op).
 Status fuse_matmul_bias(Graph& graph, int* count);
 
 // MatMul(Q, Transpose(K, perm=[0,1,3,2])) -> [Mul|Div by a constant scalar] -> [Add(·, bias)]
@@ -26,5 +27,11 @@ Status fuse_matmul_bias(Graph& graph, int* count);
 // with attribute scale. Constant scalar Mul on Q or on Kᵀ (what scaled_dot_product_attention
 // exports) folds into the scale too.
 Status fuse_attention(Graph& graph, int* count);
+
+// seer.Attention(Squeeze(Split(Transpose(X, perm [2,0,3,1,4]), axis 0)) ×3) -> Transpose(perm
+// [0,2,1,3]), the attention block of timm/HF ViTs, into seer.QkvAttention(X [B,S,3,H,D]) ->
+// [B,S,H,D]: the kernel reads Q, K, V strided out of the QKV projection and writes the heads
+// interleaved, so none of the five copies remain.
+Status fuse_qkv_attention(Graph& graph, int* count);
 
 }  // namespace seer::engine

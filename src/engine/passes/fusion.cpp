@@ -244,6 +244,7 @@ Status fuse_patterns(Graph& graph, WeightStore& store, int* count) {
   SEER_RETURN_IF_ERROR(remove_dead_nodes(graph));
   SEER_RETURN_IF_ERROR(fuse_matmul_bias(graph, &n));
   SEER_RETURN_IF_ERROR(fuse_attention(graph, &n));
+  SEER_RETURN_IF_ERROR(fuse_qkv_attention(graph, &n));
   SEER_RETURN_IF_ERROR(graph.finalize());
   if (count) *count = n;
   return Status();
