@@ -105,11 +105,13 @@ void Executor::loop() {
     }
     Batcher::Popped p = pick->pop(now);
     running_ = !p.jobs.empty();
+    // Counted before the lock drops, so that whoever sees the queue empty (drain(), tests)
+    // also sees the drops.
+    for (auto& j : p.dropped) (j->cancelled() ? dropped_cancelled_ : dropped_expired_)++;
     lock.unlock();
     const int left = static_cast<int>(p.jobs.size() + p.dropped.size());
     if (dequeued_ && left > 0) dequeued_(pick_model, left);
     for (auto& j : p.dropped) {
-      (j->cancelled() ? dropped_cancelled_ : dropped_expired_)++;
       j->complete(j->cancelled() ? Status::cancelled("the request was cancelled")
                                  : Status::deadline_exceeded("the request timed out while queued"));
     }
