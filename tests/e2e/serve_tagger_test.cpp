@@ -1,5 +1,6 @@
 // End to end: the real `seer serve` binary with the tiny WD14 tagger (tests/fixtures/models/
-// tagger-tiny) answering /v1/tag, /v1/caption and /v1/vision/batch-caption. The expected records
+// tagger-tiny) answering /v1/tag, /v1/caption, /v1/vision/batch-caption and /v1/chat/completions
+// (plain and streamed). The expected records
 // are tests/fixtures/tagger/e2e/expected_default.jsonl (tools/gen_tagger_fixtures.py: Pillow
 // preprocessing, ONNX Runtime, an independent Python post-processing), i.e. what
 // `seer tag --jsonl` must print; the HTTP record is the same without "path".
@@ -13,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -125,6 +127,44 @@ TEST_F(ServeTagger, TagCaptionBatchErrorsAndSigterm) {
   ASSERT_EQ(batch.at("captions").size(), 2u) << r->body;
   EXPECT_EQ(batch.at("captions")[0].at("text"), want_a.at("text"));
   EXPECT_EQ(batch.at("captions")[1].at("text"), want_b.at("text"));
+
+  // OpenAI chat completions with an image_url part: the reply is the tag text; streamed, the
+  // deltas concatenate to the same text and the stream ends with [DONE].
+  json chat = {{"model", "tagger-tiny"},
+               {"messages", {{{"role", "user"},
+                              {"content", {{{"type", "text"}, {"text", "Describe this image."}},
+                                           {{"type", "image_url"},
+                                            {"image_url", {{"url", "data:image/jpeg;base64," + image_b64(a)}}}}}}}}}};
+  r = post("/v1/chat/completions", chat);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  json completion = json::parse(r->body);
+  EXPECT_EQ(completion.at("object"), "chat.completion");
+  EXPECT_EQ(completion.at("choices")[0].at("message").at("role"), "assistant");
+  EXPECT_EQ(completion.at("choices")[0].at("message").at("content"), want_a.at("text"));
+  chat["stream"] = true;
+  r = post("/v1/chat/completions", chat);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("Content-Type"), "text/event-stream");
+  std::string streamed;
+  bool done = false;
+  std::istringstream sse(r->body);
+  for (std::string line; std::getline(sse, line);) {
+    if (line.rfind("data: ", 0) != 0) continue;
+    const std::string data = line.substr(6);
+    if (data == "[DONE]") {
+      done = true;
+      continue;
+    }
+    EXPECT_FALSE(done) << "a chunk after [DONE]";
+    const json chunk = json::parse(data);
+    EXPECT_EQ(chunk.at("object"), "chat.completion.chunk");
+    const json& delta = chunk.at("choices")[0].at("delta");
+    if (delta.contains("content")) streamed += delta.at("content").get<std::string>();
+  }
+  EXPECT_TRUE(done) << r->body;
+  EXPECT_EQ(streamed, want_a.at("text").get<std::string>()) << r->body;
 
   // Bad base64 -> 400, then a good request still succeeds.
   r = post("/v1/tag", {{"image", "***not base64***"}, {"model", "tagger-tiny"}});
