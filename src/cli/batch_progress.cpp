@@ -73,4 +73,14 @@ std::string model_id_of(const std::filesystem::path& dir) {
   return p.filename().empty() ? p.parent_path().filename().string() : p.filename().string();
 }
 
+void print_run_summary(const std::string& command, const char* done_verb, const RunSummary& s) {
+  const double rate = s.seconds > 0 ? static_cast<double>(s.done) / s.seconds : 0;
+  const double pure = s.inference_seconds > 0 ? static_cast<double>(s.done) / s.inference_seconds : 0;
+  std::fprintf(stderr,
+               "%s: %zu images: %zu %s, %zu skipped, %zu failed in %s (%.2f img/s; "
+               "inference alone %.2f img/s, pipeline efficiency %.2f)\n",
+               command.c_str(), s.total, s.done, done_verb, s.skipped, s.failed, format_duration(s.seconds).c_str(),
+               rate, pure, pure > 0 ? rate / pure : 0.0);
+}
+
 }  // namespace seer::cli

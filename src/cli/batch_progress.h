@@ -16,11 +16,14 @@
 #include <fstream>
 #include <memory>
 #include <ostream>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "cli/tag_record_json.h"
 #include "core/status.h"
 #include "models/batch/image_file_walker.h"
+#include "models/batch/image_pipeline.h"
 
 namespace seer::cli {
 
@@ -53,6 +56,34 @@ class JsonlOutput {
   std::unique_ptr<std::ofstream> file_;
   std::ostream* out_ = nullptr;
 };
+
+// Runs a folder command's pipeline with the progress bar, one JSONL record per image
+// (`record(path, result)` or the {"path", "error"} record) and per-image error lines; the caller
+// prints the summary (print_run_summary) and picks the exit code.
+template <class Result, class Pipeline, class Record>
+StatusOr<RunSummary> run_with_progress(const std::string& command, Pipeline& pipeline,
+                                       std::span<const WalkedFile> files, std::ostream* jsonl,
+                                       bool show_progress, Record record) {
+  BatchProgress progress(command, files.size(), show_progress);
+  size_t done = 0, failed = 0;
+  auto summary = pipeline.run(files, [&](const Outcome<Result>& o) {
+    ++done;
+    const std::string path = o.file->path.string();
+    if (o.kind == OutcomeKind::kFailed) {
+      ++failed;
+      progress.message(command + ": " + path + ": " + o.error.to_string());
+      if (jsonl) *jsonl << tag_error_json(path, o.error.to_string()) << '\n';
+    } else if (o.kind == OutcomeKind::kDone && jsonl) {
+      *jsonl << record(path, *o.result) << '\n';
+    }
+    progress.update(done, failed);
+  });
+  if (jsonl) jsonl->flush();
+  return summary;
+}
+
+// "seer tag: 10 images: 8 tagged, 1 skipped, 1 failed in 3s (...)" on stderr.
+void print_run_summary(const std::string& command, const char* done_verb, const RunSummary& s);
 
 // Every file the walk yields, in walk order.
 std::vector<WalkedFile> walk_images(const std::vector<std::string>& paths, WalkOptions options);

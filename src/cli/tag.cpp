@@ -181,33 +181,14 @@ int run_tag(const TagArgs& a, CliContext& ctx) {
   if (!jsonl_out.ok()) return fail(jsonl_out.status(), 2);
   std::ostream* jsonl = jsonl_out->stream();
 
-  BatchProgress progress("seer tag", files.size(), !a.no_progress);
-  size_t done = 0, failed = 0;
   Wd14TileTagger model(**tagger, **tctx);
   TagPipeline pipeline(model, ledger, opt);
-  auto summary = pipeline.run(files, [&](const ImageOutcome& o) {
-    ++done;
-    const std::string path = o.file->path.string();
-    if (o.kind == OutcomeKind::kFailed) {
-      ++failed;
-      progress.message(fmt::format("seer tag: {}: {}", path, o.error.to_string()));
-      if (jsonl) *jsonl << tag_error_json(path, o.error.to_string()) << '\n';
-    } else if (o.kind == OutcomeKind::kDone && jsonl) {
-      *jsonl << tag_record_json(path, *o.result) << '\n';
-    }
-    progress.update(done, failed);
-  });
-  if (jsonl) jsonl->flush();
+  auto summary = run_with_progress<TagResult>(
+      "seer tag", pipeline, files, jsonl, !a.no_progress,
+      [](const std::string& path, const TagResult& r) { return tag_record_json(path, r); });
   if (!summary.ok()) return fail(summary.status(), 1);
-  const TagRunSummary& s = *summary;
-  const double rate = s.seconds > 0 ? static_cast<double>(s.done) / s.seconds : 0;
-  const double pure = s.inference_seconds > 0 ? static_cast<double>(s.done) / s.inference_seconds : 0;
-  std::fprintf(stderr,
-               "seer tag: %zu images: %zu tagged, %zu skipped, %zu failed in %s (%.2f img/s; "
-               "inference alone %.2f img/s, pipeline efficiency %.2f)\n",
-               s.total, s.done, s.skipped, s.failed, format_duration(s.seconds).c_str(), rate, pure,
-               pure > 0 ? rate / pure : 0.0);
-  return s.failed > 0 ? 1 : 0;
+  print_run_summary("seer tag", "tagged", *summary);
+  return summary->failed > 0 ? 1 : 0;
 }
 
 }  // namespace
