@@ -187,35 +187,65 @@ StatusOr<RowLayout> row_layout(VipsImage* im, std::string_view what) {
   return l;
 }
 
-void convert_row(const RowLayout& l, const uint8_t* in, int width, uint8_t* out) {
-  const int b = l.bands;
-  auto sample = [&](int x, int c) -> int {
-    const size_t i = static_cast<size_t>(x) * b + c;
-    if (!l.sixteen) return in[i];
+// Row converters, one per sample layout, chosen once per image so the pixel loops carry no
+// format branches. 8-bit RGB and RGBA need no conversion: their libvips rows are passed on as
+// they are (ConvertFn == nullptr).
+using ConvertFn = void (*)(const uint8_t* in, int width, uint8_t* out);
+
+template <bool kSixteen>
+inline int sample_at(const uint8_t* in, size_t i) {
+  if constexpr (kSixteen) {
     uint16_t v;
     std::memcpy(&v, in + 2 * i, 2);
     return v >> 8;
-  };
-  const int oc = l.out_channels;
+  } else {
+    return in[i];
+  }
+}
+
+template <bool kSixteen, int kBands, bool kCmyk>
+void convert_row_as(const uint8_t* in, int width, uint8_t* out) {
+  constexpr int oc = kCmyk ? (kBands == 5 ? 4 : 3) : (kBands == 1 || kBands == 3 ? 3 : 4);
   for (int x = 0; x < width; ++x) {
+    const size_t i = static_cast<size_t>(x) * kBands;
     uint8_t* o = out + static_cast<size_t>(x) * oc;
-    if (l.cmyk) {
-      const int nk = 255 - sample(x, 3);
-      o[0] = cmyk_channel(sample(x, 0), nk);
-      o[1] = cmyk_channel(sample(x, 1), nk);
-      o[2] = cmyk_channel(sample(x, 2), nk);
-      if (oc == 4) o[3] = static_cast<uint8_t>(sample(x, 4));
-    } else if (b <= 2) {
-      const uint8_t g = static_cast<uint8_t>(sample(x, 0));
+    if constexpr (kCmyk) {
+      const int nk = 255 - sample_at<kSixteen>(in, i + 3);
+      o[0] = cmyk_channel(sample_at<kSixteen>(in, i), nk);
+      o[1] = cmyk_channel(sample_at<kSixteen>(in, i + 1), nk);
+      o[2] = cmyk_channel(sample_at<kSixteen>(in, i + 2), nk);
+      if constexpr (oc == 4) o[3] = static_cast<uint8_t>(sample_at<kSixteen>(in, i + 4));
+    } else if constexpr (kBands <= 2) {
+      const uint8_t g = static_cast<uint8_t>(sample_at<kSixteen>(in, i));
       o[0] = o[1] = o[2] = g;
-      if (oc == 4) o[3] = static_cast<uint8_t>(sample(x, 1));
+      if constexpr (oc == 4) o[3] = static_cast<uint8_t>(sample_at<kSixteen>(in, i + 1));
     } else {
-      o[0] = static_cast<uint8_t>(sample(x, 0));
-      o[1] = static_cast<uint8_t>(sample(x, 1));
-      o[2] = static_cast<uint8_t>(sample(x, 2));
-      if (oc == 4) o[3] = static_cast<uint8_t>(sample(x, 3));
+      o[0] = static_cast<uint8_t>(sample_at<kSixteen>(in, i));
+      o[1] = static_cast<uint8_t>(sample_at<kSixteen>(in, i + 1));
+      o[2] = static_cast<uint8_t>(sample_at<kSixteen>(in, i + 2));
+      if constexpr (oc == 4) o[3] = static_cast<uint8_t>(sample_at<kSixteen>(in, i + 3));
     }
   }
+}
+
+template <bool kSixteen>
+ConvertFn converter_for_depth(const RowLayout& l) {
+  if (l.cmyk) {
+    return l.bands == 5 ? &convert_row_as<kSixteen, 5, true> : &convert_row_as<kSixteen, 4, true>;
+  }
+  switch (l.bands) {
+    case 1: return &convert_row_as<kSixteen, 1, false>;
+    case 2: return &convert_row_as<kSixteen, 2, false>;
+    case 3: return &convert_row_as<kSixteen, 3, false>;
+    default: return &convert_row_as<kSixteen, 4, false>;
+  }
+}
+
+// nullptr: the libvips row already is the output row.
+ConvertFn converter_for(const RowLayout& l) {
+  if (l.sixteen) return converter_for_depth<true>(l);
+  if (!l.cmyk && (l.bands == 3 || l.bands == 4)) return nullptr;
+  return converter_for_depth<false>(l);
 }
 
 // Writes converted source row `y` into the upright image (Pillow's exif_transpose mapping:
@@ -276,7 +306,8 @@ Status for_each_source_row(const Source& src, VipsImage* im, const RowLayout& la
   const int h = vips_image_get_height(im);
   VipsRegionPtr region(vips_region_new(im));
   if (!region) return vips_failure(StatusCode::kInternal, "libvips region");
-  std::vector<uint8_t> row(static_cast<size_t>(w) * layout.out_channels);
+  const ConvertFn convert = converter_for(layout);
+  std::vector<uint8_t> row(convert ? static_cast<size_t>(w) * layout.out_channels : 0);
   constexpr int kStrip = 16;
   for (int y0 = 0; y0 < h; y0 += kStrip) {
     VipsRect rect{0, y0, w, std::min(kStrip, h - y0)};
@@ -286,8 +317,12 @@ Status for_each_source_row(const Source& src, VipsImage* im, const RowLayout& la
     }
     for (int y = y0; y < y0 + rect.height; ++y) {
       const auto* in = reinterpret_cast<const uint8_t*>(VIPS_REGION_ADDR(region.get(), 0, y));
-      convert_row(layout, in, w, row.data());
-      fn(y, row.data());
+      if (convert) {
+        convert(in, w, row.data());
+        fn(y, row.data());
+      } else {
+        fn(y, in);
+      }
     }
   }
   return Status::ok_status();
@@ -342,9 +377,10 @@ Status stream_opened(const Source& src, Opened opened, const DecodeOptions& opt,
   info.width = vips_image_get_width(im);
   info.height = vips_image_get_height(im);
   info.channels = layout.out_channels;
-  SEER_RETURN_IF_ERROR(on_begin(info));
   const bool mirror = orientation == 2 || orientation == 3;
   const bool flip = orientation == 3 || orientation == 4;
+  info.bottom_up = flip;
+  SEER_RETURN_IF_ERROR(on_begin(info));
   const int ch = info.channels;
   std::vector<uint8_t> mirrored(mirror ? static_cast<size_t>(info.width) * ch : 0);
   return for_each_source_row(src, im, layout, info.format, [&](int y, const uint8_t* row) {

@@ -57,7 +57,8 @@ StatusOr<DecodedImage> decode_image_file(const std::string& path, const DecodeOp
 // exists in memory as a whole. For orientations 1–4 only libvips's few strips and one row are
 // alive (rows arrive top to bottom, or bottom to top for 3 and 4); orientations 5–8 transpose,
 // which needs every row first, so those decode into a ledger buffer (tag decode) and replay it.
-// `on_begin` sees the upright geometry before any row and may refuse (its Status is returned).
+// `on_begin` sees the upright geometry (and the row order) before any row and may refuse (its
+// Status is returned).
 struct RowStreamInfo {
   std::string format;
   int width = 0;  // upright
@@ -67,6 +68,7 @@ struct RowStreamInfo {
   int source_height = 0;
   int orientation = 1;
   int shrink = 1;
+  bool bottom_up = false;  // rows arrive from the last to the first (orientations 3 and 4)
 };
 using RowBeginFn = std::function<Status(const RowStreamInfo&)>;
 using RowFn = std::function<void(int y, const uint8_t* row)>;  // width * channels bytes

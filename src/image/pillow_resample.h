@@ -18,6 +18,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace seer {
@@ -47,29 +48,51 @@ struct ResampleAxis {
 ResampleAxis pillow_resample_axis(int in_size, float in0, float in1, int out_size,
                                   PillowFilter filter);
 
-// The same resize fed one picture row at a time, in any order, so a decoder can stream rows
-// into it and the photo never exists in memory as a whole:
+// The same resize fed one picture row at a time, so a decoder can stream rows into it and the
+// photo never exists in memory as a whole:
 //
-//   PillowResizer r(geometry, 448, 448, PillowFilter::kBicubic);   // geometry.pixels unused
-//   for (each decoded row y) r.push_picture_row(y, rgb_row);        // geometry.width pixels
-//   r.finish(tile);                                                 // 448 × 448 × 3 bytes
+//   PillowResizer r(geometry, 448, 448, PillowFilter::kBicubic, RowOrder::kTopDown);
+//   for (each decoded row y, increasing) r.push_picture_row(y, rgb_row);  // geometry.width px
+//   r.finish(tile);                                                        // 448 × 448 × 3 bytes
 //
-// Rows never pushed count as `fill`. Holds the intermediate (out_width × canvas_height × 3).
+// RowOrder::kAny accepts rows in any order and holds the whole intermediate (out_width ×
+// canvas_height × 3 bytes). RowOrder::kTopDown requires increasing y (a row at or above one
+// already pushed is a programmer error: asserted, ignored in release builds) and holds only a
+// ring of ksize intermediate rows plus the output, computing each output row as soon as its
+// last input row arrives. Both give the same bytes. Rows never pushed count as `fill`.
 // Not thread-safe; one resizer per image.
+enum class RowOrder { kAny, kTopDown };
+
 class PillowResizer {
  public:
-  PillowResizer(const PaddedRgb& geometry, int out_width, int out_height, PillowFilter filter);
+  PillowResizer(const PaddedRgb& geometry, int out_width, int out_height, PillowFilter filter,
+                RowOrder order = RowOrder::kAny);
   void push_picture_row(int picture_y, const uint8_t* rgb);
   void finish(uint8_t* out);
 
  private:
+  uint8_t* mid_row_for(int canvas_y);  // where the horizontal pass of canvas row y goes
+  void emit_ready_rows();              // ring mode: output rows whose inputs are all in
+  void vertical_row(int yy, uint8_t* dst) const;
+
   PaddedRgb geo_;
   int out_w_ = 0, out_h_ = 0, mid_w_ = 0, y_first_ = 0, y_last_ = 0;
-  bool need_h_ = false, need_v_ = false;
+  bool need_h_ = false, need_v_ = false, ring_ = false;
+  int ring_rows_ = 0;  // ring mode: intermediate rows kept (vertical ksize)
+  int next_row_ = 0;   // ring mode: next canvas row to enter the ring
+  int next_out_ = 0;   // ring mode: next output row to compute
   ResampleAxis horiz_, vert_;
-  std::vector<uint8_t> scratch_;  // one canvas row: fill + picture row
-  std::vector<uint8_t> mid_;      // horizontal-pass output for canvas rows [y_first_, y_last_)
+  std::vector<int32_t> horiz3_;       // SIMD horizontal pass: coefficients repeated per channel
+  int horiz3_stride_ = 0;             // int32s per output pixel in horiz3_
+  std::vector<uint8_t> scratch_;      // one canvas row: fill + picture row
+  std::vector<uint8_t> fill_result_;  // horizontal pass of a fill row
+  std::unique_ptr<uint8_t[]> mid_;    // horizontal-pass output: canvas rows or the ring
+  std::unique_ptr<uint8_t[]> out_;    // ring mode: the output rows computed so far
 };
+
+// Test hook: false forces the portable scalar loops (true, the default, picks the fastest the
+// CPU supports). Both give identical bytes; tests compare them.
+void set_pillow_resample_simd(bool enabled);
 
 // Writes out_width × out_height × 3 bytes to `out`. Sizes must be positive.
 void pillow_resize_rgb(const PaddedRgb& src, int out_width, int out_height, PillowFilter filter,

@@ -185,8 +185,10 @@ StatusOr<Tile> stream_tile(const PreprocessSpec& spec, const std::string& owner,
   std::vector<uint8_t> rgb;
   int channels = 3;
   auto on_begin = [&](const RowStreamInfo& info) -> Status {
-    resizer = std::make_unique<PillowResizer>(tile_geometry(info.width, info.height, spec),
-                                              spec.width, spec.height, pillow_filter(spec));
+    // Top-down rows (all but orientations 3 and 4) let the resizer keep a ring of rows.
+    resizer = std::make_unique<PillowResizer>(
+        tile_geometry(info.width, info.height, spec), spec.width, spec.height,
+        pillow_filter(spec), info.bottom_up ? RowOrder::kAny : RowOrder::kTopDown);
     channels = info.channels;
     rgb.resize(static_cast<size_t>(info.width) * 3);
     return Status::ok_status();
