@@ -13,7 +13,9 @@ symlink in a temporary models dir. Clients are Python threads with one keep-aliv
 each, sending the same JPEG (base64) every time; the server runs with its defaults (dynamic
 batching, 2 ms batch window). Overhead = the server's p50 latency at concurrency 1 minus the
 engine's time per image at batch 1 from `seer bench`: it holds HTTP, JSON, base64, image decode
-and preprocessing, queueing and post-processing. Stdlib only. On a shared machine the figures
+and preprocessing, queueing and post-processing; "outside" = client latency minus the server's
+X-Inference-Time header (decode + queue + run), i.e. HTTP, JSON, base64 and formatting alone.
+Server req/s at 1 client is compared with `seer bench --batch 1` img/s. Stdlib only. On a shared machine the figures
 move with the other load: run it twice and compare.
 """
 import argparse
@@ -104,30 +106,48 @@ class Server:
 
 
 def run_load(port, body, concurrency, seconds):
-    """Each client loops POST /v1/tag on its own keep-alive connection for `seconds`."""
-    latencies, errors = [], [0]
+    """Each client loops POST /v1/tag on its own keep-alive connection for `seconds`.
+
+    Per request it keeps the client-observed latency and the server's X-Inference-Time (ms:
+    decode + queue + engine run); their difference is what the server adds outside inference
+    (HTTP, JSON, base64, formatting) plus the client's own Python overhead. A transport error
+    (reset, server closed the connection) is counted and the client reconnects, as a real client
+    would; it is reported, not hidden.
+    """
+    latencies, outside, errors, transport = [], [], [0], []
     lock = threading.Lock()
     start_gate = threading.Barrier(concurrency + 1)
     stop_at = [0.0]
 
     def client():
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-        mine = []
+        mine, mine_outside = [], []
         start_gate.wait()
         while time.perf_counter() < stop_at[0]:
             t0 = time.perf_counter()
-            conn.request("POST", "/v1/tag", body=body, headers={"Content-Type": "application/json"})
-            r = conn.getresponse()
-            r.read()
+            try:
+                conn.request("POST", "/v1/tag", body=body, headers={"Content-Type": "application/json"})
+                r = conn.getresponse()
+                r.read()
+            except (OSError, http.client.HTTPException) as e:
+                with lock:
+                    transport.append(type(e).__name__)
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+                continue
             dt = time.perf_counter() - t0
             if r.status == 200:
                 mine.append(dt)
+                inference_ms = r.getheader("X-Inference-Time")
+                if inference_ms is not None:
+                    mine_outside.append(dt * 1000 - float(inference_ms))
             else:
                 with lock:
                     errors[0] += 1
         conn.close()
         with lock:
             latencies.extend(mine)
+            outside.extend(mine_outside)
 
     threads = [threading.Thread(target=client) for _ in range(concurrency)]
     for t in threads:
@@ -139,10 +159,13 @@ def run_load(port, body, concurrency, seconds):
         t.join()
     wall = time.perf_counter() - t0
     latencies.sort()
+    outside.sort()
     n = len(latencies)
-    pick = lambda q: latencies[min(n - 1, int(q * n))] * 1000 if n else float("nan")
-    return {"requests": n, "errors": errors[0], "rps": n / wall, "p50_ms": pick(0.50), "p99_ms": pick(0.99),
-            "mean_ms": statistics.mean(latencies) * 1000 if n else float("nan")}
+    pick = lambda xs, q, scale=1000: xs[min(len(xs) - 1, int(q * len(xs)))] * scale if xs else float("nan")
+    return {"requests": n, "errors": errors[0], "transport_errors": len(transport),
+            "transport_kinds": sorted(set(transport)), "rps": n / wall, "p50_ms": pick(latencies, 0.50),
+            "p99_ms": pick(latencies, 0.99), "mean_ms": statistics.mean(latencies) * 1000 if n else float("nan"),
+            "outside_p50_ms": pick(outside, 0.50, 1), "outside_mean_ms": statistics.mean(outside) if outside else float("nan")}
 
 
 def metrics_batches(port, model):
@@ -199,7 +222,9 @@ def main():
                     r.update(model=key, concurrency=c)
                     rows.append(r)
                     print(f"[{key} c={c}] {r['rps']:.1f} req/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, "
-                          f"mean batch {r['mean_batch']:.2f}, errors {r['errors']}", file=sys.stderr)
+                          f"outside inference p50 {r['outside_p50_ms']:.2f} ms, mean batch {r['mean_batch']:.2f}, "
+                          f"errors {r['errors']}, transport errors {r['transport_errors']} {r['transport_kinds']}",
+                          file=sys.stderr)
                 server.request("POST", "/v1/models/unload", json.dumps({"model": model_id}))
         finally:
             server.stop()
@@ -210,20 +235,25 @@ def main():
 
         print(f"\nseer serve, POST /v1/tag, image {os.path.basename(args.image)}, {os.cpu_count()} CPUs "
               f"(shared machine: figures move with other load)")
-        print(f"{'model':6} {'clients':>7} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'batch':>6} {'errors':>6}")
+        print(f"{'model':6} {'clients':>7} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'outside':>8} {'batch':>6} "
+              f"{'errors':>6} {'transport':>9}")
         for r in rows:
             print(f"{r['model']:6} {r['concurrency']:>7} {r['rps']:>9.1f} {r['p50_ms']:>9.2f} {r['p99_ms']:>9.2f} "
-                  f"{r['mean_batch']:>6.2f} {r['errors']:>6}")
-        print("\nengine alone (seer bench, same graph):")
+                  f"{r['outside_p50_ms']:>8.2f} {r['mean_batch']:>6.2f} {r['errors']:>6} {r['transport_errors']:>9}")
+        print("  outside = p50 of (client latency - X-Inference-Time) in ms: HTTP, JSON, base64, formatting")
+        print("\nengine alone (seer bench, same graph) vs the server at 1 client:")
         for key in models:
             e1, e8 = engine[key].get(1), engine[key].get(8)
-            one = next(r for r in rows if r["model"] == key and r["concurrency"] == levels[0])
+            one = next((r for r in rows if r["model"] == key and r["concurrency"] == 1), None)
             per_image_ms = 1000.0 / e1
-            print(f"{key:6} batch 1: {e1:.1f} img/s ({per_image_ms:.2f} ms/img), batch 8: {e8:.1f} img/s; "
-                  f"server p50 at {levels[0]} client(s) {one['p50_ms']:.2f} ms -> overhead "
-                  f"{one['p50_ms'] - per_image_ms:.2f} ms/request; best server req/s "
-                  f"{max(r['rps'] for r in rows if r['model'] == key):.1f} = "
-                  f"{max(r['rps'] for r in rows if r['model'] == key) / e8:.2f} x engine batch-8 img/s")
+            best = max(r["rps"] for r in rows if r["model"] == key)
+            line = f"{key:6} engine batch 1: {e1:.1f} img/s ({per_image_ms:.2f} ms/img), batch 8: {e8:.1f} img/s"
+            if one:
+                line += (f"; server at 1 client {one['rps']:.1f} req/s = {one['rps'] / e1:.2f} x engine batch 1 "
+                         f"(p50 {one['p50_ms']:.2f} ms, {one['p50_ms'] - per_image_ms:.2f} ms over the engine's "
+                         f"time per image; {one['outside_p50_ms']:.2f} ms outside inference)")
+            line += f"; best server {best:.1f} req/s = {best / e8:.2f} x engine batch 8"
+            print(line)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -71,6 +71,7 @@ int serve(CliContext& ctx, bool insecure) {
   manager_opt.device = cpu;
   manager_opt.max_batch = cfg->max_batch;
   manager_opt.keep_alive_s = cfg->keep_alive_s;
+  manager_opt.ghost_threshold_bytes = cfg->ghost_threshold;
   ModelManager manager(ledger, **catalog, families, manager_opt);
   SchedulerOptions scheduler_opt;
   scheduler_opt.max_queue = cfg->max_queue;
@@ -120,7 +121,7 @@ void register_serve(CLI::App& app, CliContext& ctx) {
   CLI::App* cmd = app.add_subcommand("serve", "serve the HTTP API (Moondream Station compatible, port 2020)");
   add_config_flags(cmd, ctx,
                    {"host", "port", "models_dir", "memory_budget", "max_queue", "max_batch", "batch_delay_ms",
-                    "keep_alive", "api_key", "threads", "precision"});
+                    "keep_alive", "api_key", "threads", "precision", "ghost_threshold"});
   auto insecure = std::make_shared<bool>(false);
   cmd->add_flag("--insecure", *insecure, "allow a non-loopback --host without --api-key");
   cmd->callback([&ctx, insecure] { ctx.exit_code = serve(ctx, *insecure); });

@@ -35,6 +35,7 @@ struct Config {
   std::string log_level = "info";
   int threads = 0;               // 0 = all cores
   std::string precision = "fp32";
+  uint64_t ghost_threshold = 256ull << 20;  // RSS the ledger does not explain above this: log, count, trim
 };
 
 // The keys, in the order `seer --help` documents them.

@@ -1,11 +1,16 @@
 #include "server/http_server.h"
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 
 #include "core/log.h"
 #include "memory/probes.h"
+#include "server/connection_pool.h"
 #include "server/http_util.h"
 #include "server/routes_web.h"
 
@@ -71,12 +76,38 @@ HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::install_routes() {
   httplib::Server& http = *http_;
-  const int threads = options_.threads > 0 ? options_.threads : 64;
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  // One thread per open connection, started when a connection arrives and none is idle: with
+  // httplib's fixed pool, connection N+1 waited unread until one of the N closed (a keep-alive
+  // client holds its thread between requests too).
+  const size_t max_threads = static_cast<size_t>(options_.max_connections > 0 ? options_.max_connections : 1024);
+  Metrics* metrics = &ctx_.metrics;
+  http.new_task_queue = [max_threads, metrics] {
+    ConnectionPoolOptions o;
+    o.max_threads = max_threads;
+    o.on_threads = [metrics, max_threads](size_t alive, size_t peak) {
+      metrics->set_http_threads(alive, peak, max_threads);
+    };
+    return new ConnectionPool(std::move(o));
+  };
+  metrics->set_http_threads(0, 0, max_threads);
+  // httplib 0.11 closes a connection after 5 requests (Connection: close), which makes every
+  // keep-alive client reconnect and go through the listen queue again; with a thread per
+  // connection there is no fairness to buy with that.
+  http.set_keep_alive_max_count(static_cast<size_t>(std::max(1, options_.keep_alive_requests)));
+  http.set_keep_alive_timeout(options_.keep_alive_idle_s);
+  // The hook runs on the listening socket before bind (httplib's default would set SO_REUSEADDR
+  // and SO_REUSEPORT; without SO_REUSEPORT a second server on the same port fails to bind instead
+  // of silently sharing it). bind() then raises the listen backlog on this socket.
+  http.set_socket_options([this](int fd) {
+    int yes = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    if (listen_fd_ < 0) listen_fd_ = fd;
+  });
   http.set_payload_max_length(ctx_.limits.max_body_bytes);
   // Headers and body go out in separate writes: without TCP_NODELAY, Nagle's algorithm and the
   // client's delayed ACK add ~40 ms to every small response.
   http.set_tcp_nodelay(true);
+  // Reading a request / writing a response, not the time a request waits for inference.
   http.set_read_timeout(60);
   http.set_write_timeout(60);
 
@@ -147,6 +178,19 @@ Status HttpServer::bind() {
                                  options_.port);
     }
     port_ = options_.port;
+  }
+  // httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into Debian's
+  // library): a burst of clients overflows it and the kernel drops their SYNs, each costing the
+  // client a 1 s (then 3 s, 7 s) retransmit. listen() on a listening socket only changes the
+  // backlog (Linux); the kernel caps it at net.core.somaxconn.
+  int accepting = 0;
+  socklen_t len = sizeof accepting;
+  if (listen_fd_ >= 0 && ::getsockopt(listen_fd_, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == 0 && accepting) {
+    if (::listen(listen_fd_, std::max(1, options_.listen_backlog)) != 0) {
+      log::warn("cannot raise the listen backlog to {}: {}", options_.listen_backlog, std::strerror(errno));
+    }
+  } else {
+    log::warn("listening socket not found: the listen backlog stays httplib's 5");
   }
   log::info("listening on http://{}:{}{}", options_.host, port_, options_.api_key.empty() ? "" : " (API key required)");
   return {};

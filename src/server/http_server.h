@@ -11,7 +11,12 @@
 // total = its budget), X-RAM-Used (process RSS, MB) and X-RAM-Total (MemTotal, MB). Inference
 // routes add X-Inference-Time (ms, queue + run). With an API key every route but /health needs
 // `Authorization: Bearer <key>` (else 401 {"error": {"code": "Unauthenticated", ...}}).
-// Thread-safe: handlers run on httplib's worker threads (`threads` of them).
+// Connections: one thread per open connection (ConnectionPool, up to `max_connections`, started
+// on demand), a listen backlog of `listen_backlog`, and a connection is kept alive for up to
+// `keep_alive_requests` requests and `keep_alive_idle_s` between them. cpp-httplib 0.11's
+// defaults (a fixed pool, backlog 5, 5 requests per connection) made bursts of clients wait
+// for SYN retransmits and for other connections to close (see http_server.cpp).
+// Thread-safe: handlers run on the connection threads.
 #pragma once
 
 #include <memory>
@@ -31,7 +36,10 @@ struct HttpOptions {
   int port = 2020;           // 0: any free port
   std::string api_key;       // empty: no authentication
   bool insecure = false;     // allow a non-loopback bind without an API key
-  int threads = 64;          // HTTP worker threads (requests wait on the scheduler in them)
+  int max_connections = 1024;      // connections served at once (one thread each, started on demand)
+  int listen_backlog = 1024;       // accepted-but-not-yet-taken connections the kernel holds
+  int keep_alive_requests = 100000;  // requests on one connection before the server closes it
+  int keep_alive_idle_s = 5;       // an idle connection is closed after this (bounds the SIGTERM drain)
 };
 
 // True for 127.0.0.0/8, ::1 and "localhost".
@@ -59,6 +67,7 @@ class HttpServer {
   HttpOptions options_;
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
+  int listen_fd_ = -1;  // the listening socket, from httplib's socket-options hook
 };
 
 }  // namespace seer

@@ -57,6 +57,16 @@ void Metrics::observe_request(const std::string& route, const std::string& model
   latency_.try_emplace({route, model}, kLatencyBounds).first->second.observe(seconds);
 }
 
+void Metrics::set_http_threads(uint64_t alive, uint64_t peak, uint64_t max) {
+  std::lock_guard lock(mu_);
+  http_threads_ = {alive, peak, max};
+}
+
+HttpThreads Metrics::http_threads() const {
+  std::lock_guard lock(mu_);
+  return http_threads_;
+}
+
 void Metrics::observe_batch(const std::string& model, int size, double run_ms) {
   std::lock_guard lock(mu_);
   batch_size_.try_emplace(model, kBatchBounds).first->second.observe(size);
@@ -129,7 +139,14 @@ std::string Metrics::render(const MetricsGauges& g) const {
          "Queued jobs dropped without running because their client closed the connection.", g.jobs_cancelled);
   scalar("seer_jobs_expired_total", "counter", "Queued jobs dropped without running because their timeout passed.",
          g.jobs_expired);
+  scalar("seer_ghost_events_total", "counter", "Ghost memory checks that found more than the threshold.",
+         g.ghost_events);
   scalar("seer_ghost_trims_total", "counter", "Allocator trims triggered by ghost memory.", g.trims);
+  const HttpThreads& h = http_threads_;  // mu_ is held
+  scalar("seer_http_connection_threads", "gauge", "HTTP threads alive (one per open connection, some idle).",
+         h.alive);
+  scalar("seer_http_connection_threads_peak", "gauge", "The most HTTP threads alive at once.", h.peak);
+  scalar("seer_http_connection_threads_max", "gauge", "Open connections served at once; more wait unread.", h.max);
   return out;
 }
 

@@ -10,7 +10,8 @@
 // batch_duration_seconds{model} (histogram), and from MetricsGauges: queue_depth{model},
 // memory_bytes{device,model,tag}, memory_budget_bytes{device}, ghost_bytes,
 // model_loads_total, model_load_failures_total, model_evictions_total, model_unloads_total,
-// rejections_total, catalog_scans_total, ghost_trims_total, process_resident_bytes,
+// rejections_total, catalog_scans_total, ghost_events_total, ghost_trims_total, process_resident_bytes,
+// http_connection_threads, http_connection_threads_peak, http_connection_threads_max,
 // jobs_cancelled_total (client gone: dropped from the queue, never run), jobs_expired_total.
 // Thread-safe.
 #pragma once
@@ -51,6 +52,12 @@ struct MetricsGauges {
   uint64_t loads = 0, load_failures = 0, evictions = 0, unloads = 0, rejections = 0, scans = 0, trims = 0;
   uint64_t jobs_cancelled = 0, jobs_expired = 0;
   uint64_t rss_bytes = 0;
+  uint64_t ghost_events = 0;  // checks that found ghost memory above the threshold
+};
+
+// The HTTP server's connection threads (one per open connection; see connection_pool.h).
+struct HttpThreads {
+  uint64_t alive = 0, peak = 0, max = 0;
 };
 
 class Metrics {
@@ -58,6 +65,9 @@ class Metrics {
   void observe_request(const std::string& route, const std::string& model, int code, double seconds);
   void observe_batch(const std::string& model, int size, double run_ms);
   std::string render(const MetricsGauges& gauges) const;
+  // Set by the HTTP server's connection pool as threads start and exit.
+  void set_http_threads(uint64_t alive, uint64_t peak, uint64_t max);
+  HttpThreads http_threads() const;
   // For tests: the number of batches of exactly/at least this size seen for a model.
   uint64_t batches_at_least(const std::string& model, int size) const;
 
@@ -68,6 +78,7 @@ class Metrics {
   std::map<std::string, Histogram> batch_size_;
   std::map<std::string, Histogram> batch_time_;
   std::map<std::string, std::map<int, uint64_t>> batch_sizes_exact_;
+  HttpThreads http_threads_;
 };
 
 // Escapes a Prometheus label value (backslash, quote, newline).

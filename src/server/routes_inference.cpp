@@ -287,19 +287,47 @@ void chat_route(ServerContext& ctx, const httplib::Request& http_req, const json
 }
 
 // /v1/caption also takes form fields and multipart (Moondream Station merges them into kwargs).
-StatusOr<json> caption_body(const httplib::Request& req) {
-  const bool form = req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0;
-  if (req.is_multipart_form_data() || form) {
-    json j = json::object();
-    for (const auto& [k, v] : req.params) j[k] = v;
-    for (const auto& [k, f] : req.files) {
+// The route reads its own body (a content-reader handler): cpp-httplib 0.11 is a compiled
+// library whose own form parsing answers 413 above CPPHTTPLIB_FORM_URL_ENCODED_PAYLOAD_MAX_LENGTH
+// (8 KiB, fixed when Debian built it), far below one image. The body limit still applies: the
+// reader stops at the server's payload maximum (413).
+StatusOr<json> caption_body(const httplib::Request& req, const httplib::ContentReader& reader) {
+  json j = json::object();
+  for (const auto& [k, v] : req.params) j[k] = v;  // query parameters, as the fork merges them
+  auto too_large = [] { return Status::payload_too_large("the request body is over the limit"); };
+  if (req.is_multipart_form_data()) {
+    httplib::MultipartFormDataItems parts;
+    const bool ok = reader(
+        [&](const httplib::MultipartFormData& part) {
+          parts.push_back(part);
+          return true;
+        },
+        [&](const char* data, size_t n) {
+          parts.back().content.append(data, n);
+          return true;
+        });
+    if (!ok) return too_large();
+    for (auto& f : parts) {
       // A file part holds raw bytes: base64 them so that one path decodes every image.
-      if (!f.filename.empty()) j[k == "image" ? "image_url" : k] = base64_encode(f.content);
-      else j[k] = f.content;
+      if (!f.filename.empty()) j[f.name == "image" ? "image_url" : f.name] = base64_encode(f.content);
+      else j[f.name] = std::move(f.content);
     }
     return j;
   }
-  return parse_json_body(req.body);
+  std::string body;
+  if (!reader([&](const char* data, size_t n) {
+        body.append(data, n);
+        return true;
+      })) {
+    return too_large();
+  }
+  if (req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0) {
+    httplib::Params form;
+    httplib::detail::parse_query_text(body, form);  // percent-decodes, '+' is a space
+    for (auto& [k, v] : form) j[k] = std::move(v);
+    return j;
+  }
+  return parse_json_body(body);
 }
 
 }  // namespace
@@ -316,8 +344,9 @@ void register_inference_routes(httplib::Server& http, ServerContext& ctx) {
   http.Post("/v1/vision/batch-caption", route(batch_caption_route));
   http.Post("/v1/batch-caption", route(batch_caption_route));  // the fork's older path
   http.Post("/v1/chat/completions", route(chat_route));
-  http.Post("/v1/caption", [&ctx](const httplib::Request& req, httplib::Response& res) {
-    auto body = caption_body(req);
+  http.Post("/v1/caption", [&ctx](const httplib::Request& req, httplib::Response& res,
+                                  const httplib::ContentReader& reader) {
+    auto body = caption_body(req, reader);
     if (!body.ok()) return reply_error(res, body.status());
     caption_route(ctx, req, *body, res);
   });

@@ -21,6 +21,7 @@ MetricsGauges gather_gauges(ServerContext& ctx) {
   g.evictions = c.evictions;
   g.unloads = c.unloads;
   g.trims = c.trims;
+  g.ghost_events = c.ghost_events;
   g.rejections = ctx.scheduler.rejections();
   g.jobs_cancelled = ctx.scheduler.dropped_cancelled();
   g.jobs_expired = ctx.scheduler.dropped_expired();
@@ -72,6 +73,8 @@ OrderedJson status_json(ServerContext& ctx) {
   for (const auto& [m, d] : ctx.scheduler.queue_depths()) queues[m] = d;
   o["queues"] = std::move(queues);
   o["max_queue"] = ctx.scheduler.max_queue();
+  const HttpThreads h = ctx.metrics.http_threads();
+  o["http"] = {{"connection_threads", h.alive}, {"peak_connection_threads", h.peak}, {"max_connection_threads", h.max}};
   o["rejections"] = ctx.scheduler.rejections();
   OrderedJson loaded = OrderedJson::array();
   for (const ModelInfo& m : ctx.manager.models()) {
