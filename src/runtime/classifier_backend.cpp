@@ -2,13 +2,14 @@
 
 #include <algorithm>
 #include <map>
-#include <mutex>
 #include <system_error>
 #include <utility>
 
 #include "engine/model.h"
 #include "image/preprocess.h"
 #include "models/classifier/classifier.h"
+#include "runtime/image_tiles.h"
+#include "runtime/plan_cache.h"
 
 namespace seer {
 
@@ -18,30 +19,6 @@ namespace {
 
 // Large enough for the batch-16 figures issue 8 asks for; the manager lowers it to fit a budget.
 constexpr int kClassifierMaxBatch = 16;
-
-// The engine's measurement per batch (weights and arena), cached; shared with the plans handed
-// out so that a plan's arena_bytes_at stays valid after its backend is gone.
-class PlanCache {
- public:
-  PlanCache(fs::path model_path, std::string owner) : model_path_(std::move(model_path)), owner_(std::move(owner)) {}
-
-  StatusOr<engine::Model::PlannedBytes> at(int batch) {
-    std::lock_guard lock(mu_);
-    if (auto it = cache_.find(batch); it != cache_.end()) return it->second;
-    engine::LoadOptions lo;
-    lo.owner = owner_;
-    lo.max_batch = batch;
-    SEER_ASSIGN_OR_RETURN(engine::Model::PlannedBytes b, engine::Model::plan_bytes(model_path_.string(), lo));
-    cache_[batch] = b;
-    return b;
-  }
-
- private:
-  fs::path model_path_;
-  std::string owner_;
-  std::mutex mu_;
-  std::map<int, engine::Model::PlannedBytes> cache_;
-};
 
 std::vector<ScoredLabel> to_labels(std::vector<ClassScore> scores, std::optional<int> top_k) {
   if (top_k && *top_k >= 0 && static_cast<size_t>(*top_k) < scores.size()) scores.resize(*top_k);
@@ -98,19 +75,7 @@ class ClassifierBackend final : public ModelBackend {
   }
 
   Status prepare(InferenceRequest& request) const override {
-    ImageInput& img = image_of(request);
-    if (img.tile) return {};
-    // Exact decode; the tile belongs to the request ("system", tag decode), not to the model.
-    LoadOptions lo;
-    const auto* bytes = reinterpret_cast<const uint8_t*>(img.encoded.data());
-    SEER_ASSIGN_OR_RETURN(Tile tile, load_tile(std::span(bytes, img.encoded.size()), spec_.preprocess, lo, *ledger_));
-    if (tile.type != tile_type()) return Status::internal("classifier tile has the wrong sample type");
-    // ImageTile carries bytes; for float tiles they are width × height × 3 float32 samples
-    // (the backend knows the type from its spec).
-    img.tile = ImageTile{tile.width, tile.height, 3, std::move(tile.pixels)};
-    img.encoded.clear();
-    img.encoded.shrink_to_fit();
-    return {};
+    return prepare_image_tile(image_of(request), spec_.preprocess, tile_type(), *ledger_);
   }
 
   std::vector<StatusOr<InferenceResult>> run(std::span<InferenceRequest* const> batch) override {
@@ -121,43 +86,20 @@ class ClassifierBackend final : public ModelBackend {
       return out;
     }
     const size_t sample_bytes = tile_type() == Tile::Type::kF32 ? sizeof(float) : 1;
-    // The tiles are lent to Tile views for the engine call and given back afterwards.
-    std::vector<Tile> tiles(batch.size());
-    std::vector<const Tile*> ptrs;
-    std::vector<size_t> rows;  // batch index of each engine row
-    std::vector<Status> errors(batch.size());
-    for (size_t i = 0; i < batch.size(); ++i) {
-      ImageInput& img = image_of(*batch[i]);
-      if (!img.tile || img.tile->channels != 3 ||
-          img.tile->pixels.size() != static_cast<size_t>(img.tile->width) * img.tile->height * 3 * sample_bytes) {
-        errors[i] = Status::internal("request {} was not prepared for this classifier", i);
-        continue;
-      }
-      tiles[i].width = img.tile->width;
-      tiles[i].height = img.tile->height;
-      tiles[i].type = tile_type();
-      tiles[i].pixels = std::move(img.tile->pixels);
-      ptrs.push_back(&tiles[i]);
-      rows.push_back(i);
-    }
+    LentTiles lent(batch, tile_type(), sample_bytes);  // given back to the requests when run() returns
     StatusOr<std::vector<ClassifyResult>> results =
-        ptrs.empty() ? StatusOr<std::vector<ClassifyResult>>(std::vector<ClassifyResult>{})
-                     : classifier_->classify(*ctx_, ptrs);
-    for (size_t r = 0; r < rows.size(); ++r) {  // give the tiles back
-      image_of(*batch[rows[r]]).tile->pixels = std::move(tiles[rows[r]].pixels);
-    }
-    std::vector<size_t> row_of(batch.size(), SIZE_MAX);
-    for (size_t r = 0; r < rows.size(); ++r) row_of[rows[r]] = r;
+        lent.tiles().empty() ? StatusOr<std::vector<ClassifyResult>>(std::vector<ClassifyResult>{})
+                             : classifier_->classify(*ctx_, lent.tiles());
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (!errors[i].ok()) {
-        out.emplace_back(errors[i]);
+      if (!lent.error(i).ok()) {
+        out.emplace_back(lent.error(i));
         continue;
       }
       if (!results.ok()) {
         out.emplace_back(results.status());
         continue;
       }
-      ClassifyResult& res = (*results)[row_of[i]];
+      ClassifyResult& res = (*results)[lent.row(i)];
       std::optional<int> top_k;
       if (const auto* c = std::get_if<ClassifyRequest>(batch[i])) top_k = c->top_k;
       ClassifyOutput o;

@@ -149,7 +149,7 @@ void ModelManager::release(const std::string& id) {
   reaper_cv_.notify_all();  // keep-alive 0 unloads right away
 }
 
-Status ModelManager::load(std::string_view id, const LoadOptions& options) {
+Status ModelManager::load(std::string_view id, const ModelLoadOptions& options) {
   std::unique_lock lock(mu_);
   if (stopping_) return Status::unavailable("the server is shutting down");
   SEER_ASSIGN_OR_RETURN(Entry * e, entry_for_locked(id));
@@ -185,7 +185,7 @@ Status ModelManager::unload_all() {
   return {};
 }
 
-Status ModelManager::switch_to(std::string_view id, const LoadOptions& options) {
+Status ModelManager::switch_to(std::string_view id, const ModelLoadOptions& options) {
   std::string target;
   {
     std::unique_lock lock(mu_);

@@ -108,7 +108,9 @@ struct ManagerCounters {
   uint64_t baseline_rss_bytes = 0;
 };
 
-struct LoadOptions {
+// What POST /v1/models/load may set on a model (named apart from image/preprocess.h's LoadOptions,
+// so that both headers can be included together).
+struct ModelLoadOptions {
   std::optional<int64_t> keep_alive_s;
   std::optional<bool> pin;
 };
@@ -126,13 +128,13 @@ class ModelManager {
   // The returned pointer is a lease: while any lease is held the model is not unloaded.
   StatusOr<std::shared_ptr<LoadedModel>> acquire(std::string_view id);
   // Loads (if needed) and sets keep-alive / pin. Blocks until ready or failed.
-  Status load(std::string_view id, const LoadOptions& options = {});
+  Status load(std::string_view id, const ModelLoadOptions& options = {});
   // Unloads, waiting for leases to end. OK if not loaded. NotFound for an unknown id.
   Status unload(std::string_view id);
   // Unloads every model (pinned ones too).
   Status unload_all();
   // Unloads every other model, then loads this one.
-  Status switch_to(std::string_view id, const LoadOptions& options = {});
+  Status switch_to(std::string_view id, const ModelLoadOptions& options = {});
 
   // Every catalog model with its state, sorted by id.
   std::vector<ModelInfo> models();

@@ -1,14 +1,14 @@
 #include "runtime/tagger_backend.h"
 
 #include <algorithm>
-#include <map>
-#include <mutex>
 #include <utility>
 
 #include "engine/model.h"
 #include "engine/onnx/onnx_import.h"
 #include "image/preprocess.h"
 #include "models/tagger/wd14_tagger.h"
+#include "runtime/image_tiles.h"
+#include "runtime/plan_cache.h"
 
 namespace seer {
 namespace {
@@ -21,32 +21,6 @@ std::vector<ScoredLabel> labels(std::vector<ScoredTag> tags) {
   for (auto& t : tags) v.push_back(ScoredLabel{std::move(t.tag), t.score});
   return v;
 }
-
-// The engine's measurement per batch (weights and arena), cached. Shared with the plans handed
-// out, so a plan's arena_bytes_at stays valid after its backend is gone.
-class PlanCache {
- public:
-  PlanCache(std::filesystem::path model_file, std::string owner)
-      : model_file_(std::move(model_file)), owner_(std::move(owner)) {}
-
-  StatusOr<engine::Model::PlannedBytes> at(int batch) {
-    std::lock_guard lock(mu_);
-    if (auto it = cache_.find(batch); it != cache_.end()) return it->second;
-    engine::LoadOptions lo;
-    lo.owner = owner_;
-    lo.max_batch = batch;
-    SEER_ASSIGN_OR_RETURN(engine::Model::PlannedBytes b,
-                          engine::Model::plan_bytes(model_file_.string(), lo));
-    cache_[batch] = b;
-    return b;
-  }
-
- private:
-  std::filesystem::path model_file_;
-  std::string owner_;
-  std::mutex mu_;
-  std::map<int, engine::Model::PlannedBytes> cache_;
-};
 
 class TaggerBackend final : public ModelBackend {
  public:
@@ -100,18 +74,7 @@ class TaggerBackend final : public ModelBackend {
   }
 
   Status prepare(InferenceRequest& request) const override {
-    ImageInput& img = image_of(request);
-    if (img.tile) return {};
-    // Exact decode, default DecodeLimits. The tile is owned by "system" (tag decode), not by the
-    // model: it belongs to the request and may outlive an unload.
-    LoadOptions lo;
-    const auto* bytes = reinterpret_cast<const uint8_t*>(img.encoded.data());
-    SEER_ASSIGN_OR_RETURN(Tile tile, load_tile(std::span(bytes, img.encoded.size()), spec_, lo, *ledger_));
-    if (tile.type != Tile::Type::kU8) return Status::internal("WD14 tile is not 8-bit");
-    img.tile = ImageTile{tile.width, tile.height, 3, std::move(tile.pixels)};
-    img.encoded.clear();
-    img.encoded.shrink_to_fit();
-    return {};
+    return prepare_image_tile(image_of(request), spec_, Tile::Type::kU8, *ledger_);
   }
 
   std::vector<StatusOr<InferenceResult>> run(std::span<InferenceRequest* const> batch) override {
@@ -121,42 +84,20 @@ class TaggerBackend final : public ModelBackend {
       for (size_t i = 0; i < batch.size(); ++i) out.emplace_back(Status::internal("tagger not loaded"));
       return out;
     }
-    // The tiles are lent to Tile views for the engine call and given back afterwards.
-    std::vector<Tile> tiles(batch.size());
-    std::vector<const Tile*> ptrs;
-    std::vector<size_t> rows;  // batch index of each engine row
-    std::vector<Status> errors(batch.size());
-    for (size_t i = 0; i < batch.size(); ++i) {
-      ImageInput& img = image_of(*batch[i]);
-      if (!img.tile || img.tile->channels != 3) {
-        errors[i] = Status::internal("request {} was not prepared", i);
-        continue;
-      }
-      tiles[i].width = img.tile->width;
-      tiles[i].height = img.tile->height;
-      tiles[i].type = Tile::Type::kU8;
-      tiles[i].pixels = std::move(img.tile->pixels);
-      ptrs.push_back(&tiles[i]);
-      rows.push_back(i);
-    }
+    LentTiles lent(batch, Tile::Type::kU8, 1);  // given back to the requests when run() returns
     std::vector<float> probs;
-    Status run_status = tagger_->infer(*ctx_, ptrs, &probs);
-    for (size_t r = 0; r < rows.size(); ++r) {  // give the tiles back
-      image_of(*batch[rows[r]]).tile->pixels = std::move(tiles[rows[r]].pixels);
-    }
-    std::vector<size_t> row_of(batch.size(), SIZE_MAX);
-    for (size_t r = 0; r < rows.size(); ++r) row_of[rows[r]] = r;
+    const Status run_status = tagger_->infer(*ctx_, lent.tiles(), &probs);
     const size_t c = tagger_->num_classes();
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (!errors[i].ok()) {
-        out.emplace_back(errors[i]);
+      if (!lent.error(i).ok()) {
+        out.emplace_back(lent.error(i));
         continue;
       }
       if (!run_status.ok()) {
         out.emplace_back(run_status);
         continue;
       }
-      auto result = postprocess_tags(std::span<const float>(probs).subspan(row_of[i] * c, c),
+      auto result = postprocess_tags(std::span<const float>(probs).subspan(lent.row(i) * c, c),
                                      tagger_->tags(), options_for(*batch[i]));
       if (!result.ok()) {
         out.emplace_back(result.status());

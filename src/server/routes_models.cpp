@@ -54,8 +54,8 @@ StatusOr<std::string> required_model(const nlohmann::json& body) {
   return it->get<std::string>();
 }
 
-StatusOr<LoadOptions> load_options(const nlohmann::json& body) {
-  LoadOptions o;
+StatusOr<ModelLoadOptions> load_options(const nlohmann::json& body) {
+  ModelLoadOptions o;
   if (auto it = body.find("keep_alive"); it != body.end() && !it->is_null()) {
     if (it->is_number_integer()) {
       o.keep_alive_s = it->get<int64_t>() < 0 ? -1 : it->get<int64_t>();
@@ -97,7 +97,7 @@ void register_model_routes(httplib::Server& http, ServerContext& ctx) {
 
   http.Post("/v1/models/load", json_route([&ctx](const nlohmann::json& body, httplib::Response& res) -> StatusOr<OrderedJson> {
               SEER_ASSIGN_OR_RETURN(std::string id, required_model(body));
-              SEER_ASSIGN_OR_RETURN(LoadOptions opt, load_options(body));
+              SEER_ASSIGN_OR_RETURN(ModelLoadOptions opt, load_options(body));
               res.set_header(kModelHeader, id);
               SEER_RETURN_IF_ERROR(ctx.manager.load(id, opt));
               auto info = ctx.manager.info(id);
@@ -120,7 +120,7 @@ void register_model_routes(httplib::Server& http, ServerContext& ctx) {
 
   http.Post("/v1/models/switch", json_route([&ctx](const nlohmann::json& body, httplib::Response& res) -> StatusOr<OrderedJson> {
               SEER_ASSIGN_OR_RETURN(std::string id, required_model(body));
-              SEER_ASSIGN_OR_RETURN(LoadOptions opt, load_options(body));
+              SEER_ASSIGN_OR_RETURN(ModelLoadOptions opt, load_options(body));
               res.set_header(kModelHeader, id);
               SEER_RETURN_IF_ERROR(ctx.manager.switch_to(id, opt));
               auto info = ctx.manager.info(id);

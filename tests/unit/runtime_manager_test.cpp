@@ -14,13 +14,13 @@ using testing::TempModelsDir;
 constexpr uint64_t kMiB = 1 << 20;
 const DeviceId kSim{DeviceKind::kSimulated, 1};
 
-LoadOptions pinned() {
-  LoadOptions o;
+ModelLoadOptions pinned() {
+  ModelLoadOptions o;
   o.pin = true;
   return o;
 }
-LoadOptions keep_alive(int64_t s) {
-  LoadOptions o;
+ModelLoadOptions keep_alive(int64_t s) {
+  ModelLoadOptions o;
   o.keep_alive_s = s;
   return o;
 }
