@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check `seer onnx-run` against the ONNX Runtime outputs committed under tests/fixtures/models/.
 
-    python3 tools/check_onnx_models.py --seer build/seer [--precision fp32,bf16] [--only NAME] [-v]
+    python3 tools/check_onnx_models.py --seer build/seer [--precision fp32,bf16,fp32-mapped] [--only NAME] [-v]
 
 For every tests/fixtures/models/*/manifest.json (written by tools/gen_models.py) and every case in
 it (model file x batch) and every precision, runs
@@ -12,7 +12,8 @@ and compares each DIR/<output name, non-[A-Za-z0-9._-] -> '_'>.npy with the expe
   - kind "probability" (sigmoid/softmax outputs): max |out - ref| <= 1e-4 (fp32), <= 3e-2 (bf16)
   - kind "logits": max |out - ref| <= 1e-4 (fp32); bf16: max |out - ref| <= 3e-2 * max(1, max |ref|),
     i.e. 3 % of the largest logit (bf16 keeps 8 significant bits, ~0.4 % per rounding).
-Shapes must match exactly and no output may be NaN/Inf. Prints one line per
+"fp32-mapped" is fp32 with `--weights mapped` (MatMul weights read in place from the file), held to
+the fp32 bounds. Shapes must match exactly and no output may be NaN/Inf. Prints one line per
 (model, opset, batch, precision), then `N passed, M failed`; exits 1 if any failed, 2 on usage errors.
 
 --skip-if-pending exits 77 when `seer onnx-run` is still a placeholder (for ctest SKIP_RETURN_CODE).
@@ -88,7 +89,7 @@ def compare(out, ref, kind, precision):
     (oshape, odata), (rshape, rdata) = out, ref
     if tuple(oshape) != tuple(rshape):
         return False, None, None, f"shape {list(oshape)} != expected {list(rshape)}"
-    mode, tol = TOL[(kind, precision)]
+    mode, tol = TOL[(kind, precision.split("-")[0])]
     max_abs, ref_max = 0.0, 0.0
     for o, r in zip(odata, rdata):
         if not math.isfinite(o):
@@ -106,7 +107,10 @@ def run_case(seer, fixture_dir, case, outputs, precision, tmp, timeout):
     cmd = [seer, "onnx-run", os.path.join(fixture_dir, case["model"])]
     for name, f in case["inputs"].items():
         cmd += ["--input", f"{name}={os.path.join(fixture_dir, f)}"]
-    cmd += ["--output-dir", tmp, "--precision", precision]
+    # "fp32-mapped": fp32 with the MatMul weights read in place from the file (--weights mapped).
+    cmd += ["--output-dir", tmp, "--precision", precision.split("-")[0]]
+    if precision.endswith("-mapped"):
+        cmd += ["--weights", "mapped"]
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -136,7 +140,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seer", required=True, help="path to the seer binary (or a stand-in with the same CLI)")
     ap.add_argument("--fixtures", default=DEFAULT_FIXTURES, help="folder of <model>/manifest.json")
-    ap.add_argument("--precision", default="fp32,bf16", help="comma list of fp32, bf16")
+    ap.add_argument("--precision", default="fp32,bf16,fp32-mapped", help="comma list of fp32, bf16, fp32-mapped")
     ap.add_argument("--only", action="append", help="model name (repeatable)")
     ap.add_argument("--timeout", type=float, default=300, help="seconds per seer run")
     ap.add_argument("--skip-if-pending", action="store_true",
@@ -144,8 +148,8 @@ def main():
     args = ap.parse_args()
 
     precisions = [p.strip() for p in args.precision.split(",") if p.strip()]
-    if any(p not in ("fp32", "bf16") for p in precisions):
-        ap.error("--precision takes fp32 and/or bf16")
+    if any(p not in ("fp32", "bf16", "fp32-mapped") for p in precisions):
+        ap.error("--precision takes fp32, bf16 and/or fp32-mapped")
     if not (os.path.isfile(args.seer) and os.access(args.seer, os.X_OK)):
         print(f"check_onnx_models: {args.seer} is not an executable", file=sys.stderr)
         return 2

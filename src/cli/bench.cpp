@@ -1,5 +1,5 @@
 // `seer bench --onnx MODEL.onnx --batch 1,4,8 [--precision fp32|bf16] [--seconds S] [--threads N]
-// [--input X.npy] [--json]`: loads the graph once at the largest batch, feeds random input
+// [--weights packed|mapped] [--input X.npy] [--json]`: loads the graph once at the largest batch, feeds random input
 // (uniform 0..255 for float inputs, zeros otherwise) or, with --input, the images of a float32
 // .npy [N, ...] (cycled to fill the batch) to the first input, and reports images/s per batch,
 // the load time and the peak RSS. MODEL may also be a TF.js model folder (or its model.json).
@@ -32,6 +32,7 @@ struct BenchArgs {
   std::string precision = "fp32";
   double seconds = 10;
   int threads = 0;
+  std::string weights = "packed";
   bool json = false;
   std::string input_npy;  // optional real pixels for the first input
 };
@@ -91,6 +92,7 @@ int run(const BenchArgs& a) {
   opt.owner = std::filesystem::path(a.model).stem().string();
   opt.max_batch = max_batch;
   opt.precision = a.precision == "bf16" ? Precision::kBF16 : Precision::kF32;
+  opt.weights_in_place = a.weights == "mapped";
 
   const auto t0 = std::chrono::steady_clock::now();
   auto model = Model::load(a.model, opt);
@@ -109,6 +111,9 @@ int run(const BenchArgs& a) {
               a.model.c_str(), a.precision.c_str(), (*model)->max_batch(),
               (*model)->batch_loop() ? " (batch-1 graph, looped)" : "",
               (*model)->weight_bytes() / 1048576.0, (*model)->arena_bytes() / 1048576.0, load_ms);
+  const engine::LoadTimings& lt = (*model)->load_timings();
+  std::printf("load: import %.0f ms, passes %.0f ms, %d plans %.0f ms, weight packing %.0f ms\n",
+              lt.import_ms, lt.passes_ms, lt.plans, lt.plans_ms, lt.pack_ms);
 
   engine::NpyArray given;
   if (!a.input_npy.empty()) {
@@ -158,6 +163,11 @@ int run(const BenchArgs& a) {
                         {"weights_mb", (*model)->weight_bytes() / 1048576.0},
                         {"arena_mb", (*model)->arena_bytes() / 1048576.0},
                         {"precision", a.precision},
+                        {"weights", a.weights},
+                        {"load_breakdown_ms", {{"import", (*model)->load_timings().import_ms},
+                                               {"passes", (*model)->load_timings().passes_ms},
+                                               {"plans", (*model)->load_timings().plans_ms},
+                                               {"packing", (*model)->load_timings().pack_ms}}},
                         {"results", results}};
     std::printf("%s\n", j.dump().c_str());
   }
@@ -176,6 +186,10 @@ void register_bench(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--precision", args->precision, "fp32 | bf16")->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_option("--seconds", args->seconds, "seconds per batch size (at least 2 runs)")->check(CLI::Range(0.0, 3600.0));
   cmd->add_option("--threads", args->threads, "compute threads (default: all cores)")->check(CLI::Range(0, 1024));
+  cmd->add_option("--weights", args->weights,
+                  "packed (fastest GEMMs) | mapped (fp32 weights read in place from the file: half the "
+                  "memory, faster load)")
+      ->check(CLI::IsMember({"packed", "mapped"}));
   cmd->add_flag("--json", args->json, "last line of stdout: the results as JSON");
   cmd->callback([args, &ctx] { ctx.exit_code = run(*args); });
 }

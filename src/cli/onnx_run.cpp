@@ -1,4 +1,5 @@
-// `seer onnx-run MODEL.onnx --input NAME=FILE.npy [...] --output-dir DIR [--precision fp32|bf16]`:
+// `seer onnx-run MODEL.onnx --input NAME=FILE.npy [...] --output-dir DIR [--precision fp32|bf16]
+// [--weights packed|mapped]`:
 // runs the graph once on .npy inputs and writes every graph output as DIR/<name>.npy, where
 // <name> is the output name with every character outside [A-Za-z0-9._-] replaced by '_'.
 // Inputs bind by name; when a name matches no input and as many inputs as the model has are
@@ -31,6 +32,7 @@ struct OnnxRunArgs {
   std::vector<std::string> inputs;
   std::string output_dir;
   std::string precision = "fp32";
+  std::string weights = "packed";
   int max_batch = 0;
 };
 
@@ -57,6 +59,7 @@ int run(const OnnxRunArgs& a) {
   opt.ledger = &ledger;
   opt.owner = std::filesystem::path(a.model).stem().string();
   opt.precision = a.precision == "bf16" ? Precision::kBF16 : Precision::kF32;
+  opt.weights_in_place = a.weights == "mapped";
   std::vector<Shape> declared;
   auto names = [&]() -> StatusOr<std::vector<std::string>> {
     ImportOptions io;
@@ -161,6 +164,8 @@ void register_onnx_run(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--output-dir", args->output_dir, "where DIR/<output>.npy go")->required();
   cmd->add_option("--precision", args->precision, "fp32 (default) or bf16")
       ->check(CLI::IsMember({"fp32", "bf16"}));
+  cmd->add_option("--weights", args->weights, "packed (default) | mapped (fp32 weights read in place)")
+      ->check(CLI::IsMember({"packed", "mapped"}));
   cmd->callback([&ctx, args] { ctx.exit_code = run(*args); });
 }
 

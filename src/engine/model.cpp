@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <array>
+#include <chrono>
 #include <cstring>
 #include <map>
 
@@ -14,19 +15,35 @@
 #include "engine/tfjs/tfjs_import.h"
 
 namespace seer::engine {
+namespace {
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+}  // namespace
 
 class Model::Services : public PrepareServices {
+  alignas(64) static inline const char kUnfilled[64] = {};
+
  public:
   Services(Model& m) : model_(m) {}
   Precision precision() const override { return model_.precision_; }
+  bool weights_in_place() const override { return model_.weights_in_place_; }
   StatusOr<const void*> packed_weight(const Node& node, std::string_view key, size_t bytes,
                                       const std::function<Status(void*)>& fill) override {
     // Nodes are identified by name + op: plans and folding see the same Graph objects.
     std::string k = fmt::format("{}\x1f{}\x1f{}\x1f{}", node.op_type, node.name, key, bytes);
-    if (const void* p = model_.weights_->find_keyed(k)) return p;
+    if (const void* p = model_.weights_->find_keyed(k); p && !(p == kUnfilled && evaluating))
+      return p;
+    if (model_.measure_only_ && !evaluating) {  // plan_bytes(): count, never fill (the kernels never run)
+      model_.weights_->add_unallocated(bytes);
+      model_.weights_->put_keyed(k, kUnfilled);
+      return static_cast<const void*>(kUnfilled);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
     SEER_ASSIGN_OR_RETURN(void* p, model_.weights_->allocate(bytes));
     SEER_RETURN_IF_ERROR(fill(p));
     model_.weights_->put_keyed(k, p);
+    model_.timings_.pack_ms += ms_since(t0);
     return static_cast<const void*>(p);
   }
 
@@ -47,10 +64,15 @@ StatusOr<std::shared_ptr<Model>> Model::load(const std::string& path, const Load
   io.device = options.device;
   io.owner = options.owner;
   io.reservation = options.reservation;
+  const auto t0 = std::chrono::steady_clock::now();
   // A TF.js folder (or its model.json) goes through the TF.js importer; anything else is ONNX.
   SEER_ASSIGN_OR_RETURN(ImportedGraph imported,
                         is_tfjs_model_path(path) ? import_tfjs(path, io) : import_onnx(path, io));
-  return from_graph(std::move(imported.graph), std::move(imported.weights), options);
+  const double import_ms = ms_since(t0);
+  SEER_ASSIGN_OR_RETURN(std::shared_ptr<Model> m,
+                        from_graph(std::move(imported.graph), std::move(imported.weights), options));
+  m->timings_.import_ms = import_ms;
+  return m;
 }
 
 StatusOr<std::shared_ptr<Model>> Model::from_graph(Graph graph, std::unique_ptr<WeightStore> weights,
@@ -63,6 +85,8 @@ StatusOr<std::shared_ptr<Model>> Model::from_graph(Graph graph, std::unique_ptr<
   m->device_ = options.device;
   m->ledger_ = options.ledger;
   m->precision_ = options.precision;
+  m->weights_in_place_ = options.weights_in_place;
+  m->measure_only_ = options.measure_only;
   m->max_batch_ = std::max(1, options.max_batch);
   m->services_ = std::make_unique<Services>(*m);
   m->weights_->set_reservation(options.reservation);
@@ -77,15 +101,19 @@ StatusOr<Model::PlannedBytes> Model::plan_bytes(const std::string& path, LoadOpt
   SEER_RETURN_IF_ERROR(scratch_ledger.set_budget(options.device, UINT64_MAX / 4));
   options.ledger = &scratch_ledger;
   options.reservation = nullptr;
+  options.measure_only = true;
   SEER_ASSIGN_OR_RETURN(std::shared_ptr<Model> m, load(path, options));
   PlannedBytes out{m->weight_bytes(), m->arena_bytes()};
   return out;
 }
 
 Status Model::build(const LoadOptions& options) {
+  auto t0 = std::chrono::steady_clock::now();
   if (options.fold_constants) SEER_RETURN_IF_ERROR(fold_constants(graph_, *weights_, *services_));
   if (options.fuse) SEER_RETURN_IF_ERROR(fuse_patterns(graph_, *weights_));
   SEER_RETURN_IF_ERROR(remove_dead_nodes(graph_));
+  timings_.passes_ms = ms_since(t0);
+  t0 = std::chrono::steady_clock::now();
 
   for (int v : graph_.inputs) {
     const Value& val = graph_.values[v];
@@ -127,6 +155,8 @@ Status Model::build(const LoadOptions& options) {
     arena_bytes_ = std::max(arena_bytes_, plan->arena_bytes);
     plans_.push_back(std::move(plan));
   }
+  timings_.plans_ms = ms_since(t0);
+  timings_.plans = static_cast<int>(plans_.size());
   // Outputs: the last plan's shapes, with dims that change with the batch marked dynamic.
   for (int v : graph_.outputs) {
     const PlanValue& pv = plans_.back()->values[v];
@@ -185,6 +215,7 @@ const Plan* Model::find_plan(std::span<const Tensor> inputs) const {
 
 Status Model::run(ExecutionContext& ctx, std::span<const Tensor> inputs,
                   std::span<Tensor> outputs) const {
+  if (measure_only_) return Status::internal("a measure-only model (plan_bytes) cannot run");
   if (inputs.size() != inputs_.size())
     return Status::invalid_argument("{} inputs given, the model has {}", inputs.size(), inputs_.size());
   if (outputs.size() != outputs_.size())

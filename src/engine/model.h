@@ -44,6 +44,13 @@ struct LoadOptions {
   // When set, exactly one plan for these input shapes (all dims concrete), instead of the
   // per-batch plans; for graphs with other dynamic dims and for `seer onnx-run`.
   std::vector<Shape> input_shapes;
+  // fp32 MatMul/Gemm weights read straight from the mapped file instead of a packed copy:
+  // half the weight memory and a load that touches no weight bytes, for ~10 % slower GEMMs
+  // (oneDNN re-blocks B on the fly). Weights oneDNN cannot use as stored are packed anyway.
+  bool weights_in_place = false;
+  // Builds the plans but does not pack weights (their bytes are counted): plan_bytes() uses
+  // it; such a model must not run.
+  bool measure_only = false;
   bool fold_constants = true;
   bool fuse = true;
   // When set, the weights are drawn from this reservation (planned with plan_bytes()) instead of
@@ -60,14 +67,24 @@ struct IoInfo {
 struct Plan;
 class ExecutionContext;
 
+// Where a load's wall time went (ms), for `seer bench` and logs.
+struct LoadTimings {
+  double import_ms = 0;  // parse + map the file, weights in place
+  double passes_ms = 0;  // constant folding, fusions, dead nodes
+  double plans_ms = 0;   // per-batch plans: shapes, kernels, arena layout (includes pack_ms)
+  double pack_ms = 0;    // packing constant weights (oneDNN reorders, bf16 conversion)
+  int plans = 0;
+};
+
 class Model {
  public:
   static StatusOr<std::shared_ptr<Model>> load(const std::string& path, const LoadOptions& options);
   // Same from an already imported graph (tests, node tests).
   static StatusOr<std::shared_ptr<Model>> from_graph(Graph graph, std::unique_ptr<WeightStore> weights,
                                                      const LoadOptions& options);
-  // Weight + arena bytes this file would need at options' max batch, measured by loading it
-  // against a private, unlimited ledger (so nothing is charged to the real one).
+  // Weight + arena bytes this file would need at options' max batch, measured by a load
+  // against a private, unlimited ledger (so nothing is charged to the real one) that builds
+  // every plan but packs no weight (LoadOptions::measure_only).
   struct PlannedBytes {
     uint64_t weights = 0, arena = 0;
     uint64_t total() const { return weights + arena; }
@@ -84,6 +101,7 @@ class Model {
   uint64_t arena_bytes() const { return arena_bytes_; }
   const Graph& graph() const { return graph_; }
   const std::string& owner() const { return owner_; }
+  const LoadTimings& load_timings() const { return timings_; }
   // Ops in the final graph by type, "MatMul×12, Add×3" (for logs and tests).
   std::string op_summary() const;
 
@@ -110,11 +128,14 @@ class Model {
   DeviceId device_;
   MemoryLedger* ledger_ = nullptr;
   Precision precision_ = Precision::kF32;
+  bool weights_in_place_ = false;
+  bool measure_only_ = false;
   int max_batch_ = 1;
   bool batch_loop_ = false;
   size_t arena_bytes_ = 0;
   size_t loop_output_offset_ = 0;  // batch-loop: where the gathered outputs start in the arena
   size_t max_arity_ = 0;
+  LoadTimings timings_;
   class Services;
   std::unique_ptr<Services> services_;
 };

@@ -128,6 +128,10 @@ class PrepareServices {
  public:
   virtual ~PrepareServices() = default;
   virtual Precision precision() const = 0;
+  virtual bool weights_in_place() const { return false; }
+  // True while a node is evaluated at load (constant folding): its packed weights must hold
+  // real bytes even in a measuring load.
+  bool evaluating = false;
   // See PrepareContext::packed_weight.
   virtual StatusOr<const void*> packed_weight(const Node& node, std::string_view key, size_t bytes,
                                               const std::function<Status(void*)>& fill) = 0;
@@ -142,6 +146,8 @@ class PrepareContext : public NodeContext {
   DataType output_dtype(int i) const { return outputs_[i].dtype; }
   const Shape& output_shape(int i) const { return outputs_[i].shape; }
   Precision precision() const { return services_->precision(); }
+  // LoadOptions::weights_in_place: use constant weights as stored where a fast kernel can.
+  bool weights_in_place() const { return services_->weights_in_place(); }
 
   // Scratch bytes run() needs (64-byte aligned in the arena, live only during this node).
   // Several calls add up; ctx.scratch() hands out the whole block.

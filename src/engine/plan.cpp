@@ -34,7 +34,10 @@ Status evaluate_node(const Node& node, std::span<const Tensor> inputs, std::span
   SEER_ASSIGN_OR_RETURN(const OpDef* def, def_of(node));
   SEER_RETURN_IF_ERROR(infer_node(node, inputs, outputs));
   PrepareContext pc(node, inputs, outputs, services);
-  SEER_ASSIGN_OR_RETURN(std::unique_ptr<OpKernel> kernel, def->create(pc));
+  services.evaluating = true;
+  auto created = def->create(pc);
+  services.evaluating = false;
+  SEER_ASSIGN_OR_RETURN(std::unique_ptr<OpKernel> kernel, std::move(created));
   for (int i = 0; i < node.num_outputs(); ++i) {
     if (node.outputs[i] == kNoValue) continue;
     SEER_ASSIGN_OR_RETURN(void* p, store.allocate(outputs[i].bytes()));

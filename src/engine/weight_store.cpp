@@ -23,7 +23,7 @@ StatusOr<const void*> WeightStore::map_file(const std::string& path, uint64_t of
 }
 
 uint64_t WeightStore::bytes() const {
-  uint64_t n = 0;
+  uint64_t n = unallocated_;
   for (const Buffer& b : buffers_) n += b.size();
   return n;
 }

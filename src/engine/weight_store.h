@@ -35,6 +35,9 @@ class WeightStore {
   DeviceId device() const { return device_; }
   const std::string& owner() const { return owner_; }
 
+  // Counts bytes a measuring load (Model::plan_bytes) would have allocated without allocating
+  // them; included in bytes().
+  void add_unallocated(uint64_t bytes) { unallocated_ += bytes; }
   // Keyed buffers (packed weights shared by several plans): find or nullptr.
   const void* find_keyed(const std::string& key) const;
   void put_keyed(const std::string& key, const void* p) { keyed_[key] = p; }
@@ -46,6 +49,7 @@ class WeightStore {
   Reservation* reservation_ = nullptr;
   std::vector<Buffer> buffers_;
   std::map<std::string, const void*> keyed_;
+  uint64_t unallocated_ = 0;
   alignas(64) static inline const char kEmpty[64] = {};
 };
 

@@ -24,6 +24,30 @@ size_t page_size() {
   return page;
 }
 size_t round_up(size_t n, size_t to) { return (n + to - 1) / to * to; }
+
+// Blocks of at least one huge page start on a 2 MiB boundary and ask for transparent huge
+// pages: a 360 MB weight or arena block then faults in ~180 times instead of ~92 000 (page
+// faults are what a model load spends most of its time on in a VM), and GEMMs walking packed
+// weights miss the TLB less. The unaligned head and tail of the over-sized mapping are
+// returned at once; a tail shorter than a huge page stays in small pages, so RSS never
+// exceeds the page-rounded size. `len` is a multiple of the page size. nullptr if refused.
+constexpr size_t kHugePage = 2u << 20;
+void* map_anonymous(size_t len) {
+  if (len < kHugePage) {
+    void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? nullptr : p;
+  }
+  const size_t padded = len + kHugePage;
+  void* raw = mmap(nullptr, padded, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return nullptr;
+  const uintptr_t base = reinterpret_cast<uintptr_t>(raw);
+  const uintptr_t aligned = round_up(base, kHugePage);
+  if (aligned > base) munmap(raw, aligned - base);
+  const size_t tail = base + padded - (aligned + len);
+  if (tail) munmap(reinterpret_cast<void*>(aligned + len), tail);
+  madvise(reinterpret_cast<void*>(aligned), len, MADV_HUGEPAGE);
+  return reinterpret_cast<void*>(aligned);
+}
 }  // namespace
 
 std::string_view to_string(MemoryTag tag) {
@@ -196,8 +220,8 @@ StatusOr<Buffer> MemoryLedger::make_buffer(DeviceId device, std::string_view own
   b.owner_ = std::get<1>(key);
   if (bytes >= kDirectMapThreshold) {
     const size_t len = round_up(bytes, page_size());
-    void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p != MAP_FAILED) {
+    void* p = map_anonymous(len);
+    if (p) {
       b.data_ = b.map_base_ = p;
       b.map_length_ = len;
       b.origin_ = Buffer::Origin::kAnonMap;

@@ -190,27 +190,43 @@ TEST(EngineGraph, FixedBatchOneGraphRunsABatchAsALoop) {
 namespace seer::engine {
 namespace {
 
-// The bytes a model reports before loading are what the real load then charges to the ledger.
+// The bytes a model reports before loading (a measuring load that packs nothing) are what the
+// real load then charges to the ledger, for packed fp32, bf16 and in-place fp32 weights.
 TEST(EngineModel, PlannedBytesMatchTheLedgerAfterLoading) {
   const std::string path = std::string(SEER_SOURCE_DIR) + "/tests/fixtures/models/wd14_vit/model_opset13.onnx";
   if (!std::filesystem::exists(path)) GTEST_SKIP() << "fixture missing: " << path;
-  LoadOptions opt;
-  opt.owner = "wd14";
-  opt.max_batch = 3;
-  auto planned = Model::plan_bytes(path, opt);
-  ASSERT_TRUE(planned.ok()) << planned.status().to_string();
-  MemoryLedger ledger;
-  opt.ledger = &ledger;
-  auto model = Model::load(path, opt);
-  ASSERT_TRUE(model.ok()) << model.status().to_string();
-  auto ctx = (*model)->create_context();
-  ASSERT_TRUE(ctx.ok());
-  EXPECT_EQ(ledger.bytes(DeviceId{}, "wd14", MemoryTag::kWeights), planned->weights);
-  EXPECT_EQ(ledger.bytes(DeviceId{}, "wd14", MemoryTag::kArena), planned->arena);
-  EXPECT_GE(planned->weights, std::filesystem::file_size(path));  // the mapped file at least
-  ctx->reset();
-  model->reset();
-  EXPECT_EQ(ledger.owner_bytes("wd14"), 0u);  // an unload returns every byte
+  struct Variant {
+    Precision precision;
+    bool in_place;
+  };
+  uint64_t packed_fp32_weights = 0, mapped_fp32_weights = 0;
+  for (Variant v : {Variant{Precision::kF32, false}, Variant{Precision::kBF16, false},
+                    Variant{Precision::kF32, true}}) {
+    SCOPED_TRACE(testing::Message() << (v.precision == Precision::kBF16 ? "bf16" : "fp32")
+                                    << (v.in_place ? " mapped" : " packed"));
+    LoadOptions opt;
+    opt.owner = "wd14";
+    opt.max_batch = 3;
+    opt.precision = v.precision;
+    opt.weights_in_place = v.in_place;
+    auto planned = Model::plan_bytes(path, opt);
+    ASSERT_TRUE(planned.ok()) << planned.status().to_string();
+    MemoryLedger ledger;
+    opt.ledger = &ledger;
+    auto model = Model::load(path, opt);
+    ASSERT_TRUE(model.ok()) << model.status().to_string();
+    auto ctx = (*model)->create_context();
+    ASSERT_TRUE(ctx.ok());
+    EXPECT_EQ(ledger.bytes(DeviceId{}, "wd14", MemoryTag::kWeights), planned->weights);
+    EXPECT_EQ(ledger.bytes(DeviceId{}, "wd14", MemoryTag::kArena), planned->arena);
+    EXPECT_GE(planned->weights, std::filesystem::file_size(path));  // the mapped file at least
+    if (v.precision == Precision::kF32) (v.in_place ? mapped_fp32_weights : packed_fp32_weights) = planned->weights;
+    ctx->reset();
+    model->reset();
+    EXPECT_EQ(ledger.owner_bytes("wd14"), 0u);  // an unload returns every byte
+  }
+  // In place, the MatMul weights are not copied: less than the packed load by most of the file.
+  EXPECT_LT(mapped_fp32_weights + std::filesystem::file_size(path) / 2, packed_fp32_weights);
 }
 
 }  // namespace

@@ -49,6 +49,7 @@ struct MatMul::Impl {
   int64_t a_elems = 0, b_elems = 0;
   int bias_arg = DNNL_ARG_BIAS;
   int residual_arg = 0;
+  bool b_in_place = false;  // constant fp32 B used as stored (no packed copy)
   std::string impl;
 };
 
@@ -156,10 +157,19 @@ StatusOr<MatMul> MatMul::create(const MatMulParams& p) {
       impl->residual_arg = DNNL_ARG_ATTR_MULTIPLE_POST_OP(index++) | DNNL_ARG_SRC_1;
     }
     attr.set_post_ops(ops);
-    dnnl::matmul::desc d = p.bias_dims.empty() || bias_post_op
-                               ? dnnl::matmul::desc(impl->a_md, b_req, impl->out_md)
-                               : dnnl::matmul::desc(impl->a_md, b_req, impl->bias_md, impl->out_md);
-    dnnl::matmul::primitive_desc pd(d, attr, cpu_engine());
+    auto make_pd = [&](const dnnl::memory::desc& b_desc) {
+      dnnl::matmul::desc d =
+          p.bias_dims.empty() || bias_post_op
+              ? dnnl::matmul::desc(impl->a_md, b_desc, impl->out_md)
+              : dnnl::matmul::desc(impl->a_md, b_desc, impl->bias_md, impl->out_md);
+      return dnnl::matmul::primitive_desc(d, attr, cpu_engine());
+    };
+    dnnl::matmul::primitive_desc pd;
+    if (p.b_constant && p.b_in_place_ok && p.alpha == 1.f && t == dt::f32) {
+      pd = make_pd(impl->b_user_md);
+      if (std::string(pd.impl_info_str()).find("brg") != std::string::npos) impl->b_in_place = true;
+    }
+    if (!impl->b_in_place) pd = make_pd(b_req);
     impl->b_md = pd.weights_desc();
     impl->scratch_md = pd.scratchpad_desc();
     impl->dnnl_scratch = impl->scratch_md.get_size();
@@ -186,8 +196,9 @@ std::string MatMul::impl_name() const { return impl_->impl; }
 std::string MatMul::packed_layout_key() const { return layout_key(impl_->b_md); }
 
 size_t MatMul::packed_b_bytes() const {
-  return impl_->params.b_constant ? impl_->b_md.get_size() : 0;
+  return impl_->params.b_constant && !impl_->b_in_place ? impl_->b_md.get_size() : 0;
 }
+bool MatMul::b_in_place() const { return impl_->b_in_place; }
 
 size_t MatMul::scratch_bytes() const {
   return align64(impl_->dnnl_scratch) + impl_->a_conv_bytes + impl_->b_conv_bytes;

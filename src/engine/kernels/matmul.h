@@ -35,6 +35,7 @@ struct MatMulParams {
   bool trans_a = false;
   bool trans_b = false;
   bool b_constant = false;          // B is a weight: pack_b() once at load
+  bool b_in_place_ok = false;       // constant fp32 B: prefer reading it as stored (see b_in_place)
   std::vector<int64_t> bias_dims;   // empty = no bias; else broadcastable to the output ({N}, {M, N}, {1})
   bool residual = false;            // add a tensor shaped like the output, after the activation
   float alpha = 1.f;                // constant B: folded into the packed weights
@@ -58,8 +59,11 @@ class MatMul {
   int64_t k() const;
   double flops() const;  // 2·batch·M·N·K of one run
 
-  // Bytes of the packed constant B (0 when B is dynamic).
+  // Bytes of the packed constant B (0 when B is dynamic or used in place).
   size_t packed_b_bytes() const;
+  // A constant fp32 B that oneDNN's fast (brgemm) kernels read as stored: run() takes the
+  // caller's B itself (e.g. the weight in the mapped model file), pack_b() is not needed.
+  bool b_in_place() const;
   // Reorders fp32 B (in params' layout, b_dims) into the packed blob (packed_b_bytes(), 64-byte
   // aligned); multiplies by alpha and converts to bf16 when asked. Call once at load.
   Status pack_b(const float* b, void* packed) const;

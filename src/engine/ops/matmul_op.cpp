@@ -135,10 +135,13 @@ StatusOr<std::unique_ptr<OpKernel>> make_kernel(PrepareContext& c, MatMulParams 
   p.residual = residual.mode == Residual::Mode::kPostOp;
   const Tensor* b = c.constant_input(1);
   p.b_constant = b != nullptr;
+  p.b_in_place_ok = c.weights_in_place();
   auto mm = MatMul::create(p);
   if (!mm.ok()) return mm.status().with_context(c.node().describe());
   const void* packed = nullptr;
-  if (b) {
+  if (b && mm->b_in_place()) {
+    packed = b->raw();
+  } else if (b) {
     const MatMul& k = *mm;
     SEER_ASSIGN_OR_RETURN(packed,
                           c.packed_weight("B:" + k.packed_layout_key(), k.packed_b_bytes(),
