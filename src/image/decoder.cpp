@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "image/jpeg_rows.h"
 #include "image/vips_runtime.h"
 
 namespace seer {
@@ -298,12 +299,21 @@ StatusOr<int> apply_shrink(const Source& src, Opened& opened, int shrink) {
   return shrink;
 }
 
-// Pulls the rows top to bottom in strips, converted to RGB/RGBA; calls fn(y, row).
-template <typename Fn>
+// Pulls the rows top to bottom, converted to RGB/RGBA; calls fn(y, row). Plain JPEGs are read
+// with libjpeg directly (image/jpeg_rows.h: same pixels, none of libvips's per-strip buffer
+// churn); if that read stops after delivering rows (damaged data), `restart()` is called and
+// libvips delivers every row again from the top.
+template <typename Fn, typename Restart>
 Status for_each_source_row(const Source& src, VipsImage* im, const RowLayout& layout,
-                           std::string_view format, Fn&& fn) {
+                           std::string_view format, int shrink, Fn&& fn, Restart&& restart) {
   const int w = vips_image_get_width(im);
   const int h = vips_image_get_height(im);
+  if (format == "jpeg" && layout.out_channels == 3 && !layout.cmyk && direct_jpeg_rows_enabled()) {
+    const JpegRowsResult r = read_jpeg_rows(src.bytes, src.path, shrink, w, h,
+                                            [&](int y, const uint8_t* row) { fn(y, row); });
+    if (r == JpegRowsResult::kDone) return Status::ok_status();
+    if (r == JpegRowsResult::kRestart) SEER_RETURN_IF_ERROR(restart());
+  }
   VipsRegionPtr region(vips_region_new(im));
   if (!region) return vips_failure(StatusCode::kInternal, "libvips region");
   const ConvertFn convert = converter_for(layout);
@@ -348,10 +358,12 @@ StatusOr<DecodedImage> decode_opened(const Source& src, Opened opened, const Dec
   SEER_ASSIGN_OR_RETURN(out.pixels,
                         ledger.allocate(DeviceId{}, opt.owner, MemoryTag::kDecode,
                                         out.row_bytes() * static_cast<size_t>(out.height)));
-  SEER_RETURN_IF_ERROR(
-      for_each_source_row(src, im, layout, out.format, [&](int y, const uint8_t* row) {
+  SEER_RETURN_IF_ERROR(for_each_source_row(
+      src, im, layout, out.format, out.shrink,
+      [&](int y, const uint8_t* row) {
         place_row(row, y, w, h, orientation, layout.out_channels, out);
-      }));
+      },
+      [] { return Status::ok_status(); }));  // every row is placed again
   return out;
 }
 
@@ -383,16 +395,19 @@ Status stream_opened(const Source& src, Opened opened, const DecodeOptions& opt,
   SEER_RETURN_IF_ERROR(on_begin(info));
   const int ch = info.channels;
   std::vector<uint8_t> mirrored(mirror ? static_cast<size_t>(info.width) * ch : 0);
-  return for_each_source_row(src, im, layout, info.format, [&](int y, const uint8_t* row) {
-    if (mirror) {
-      for (int x = 0; x < info.width; ++x) {
-        std::memcpy(&mirrored[static_cast<size_t>(info.width - 1 - x) * ch],
-                    row + static_cast<size_t>(x) * ch, ch);
-      }
-      row = mirrored.data();
-    }
-    on_row(flip ? info.height - 1 - y : y, row);
-  });
+  return for_each_source_row(
+      src, im, layout, info.format, info.shrink,
+      [&](int y, const uint8_t* row) {
+        if (mirror) {
+          for (int x = 0; x < info.width; ++x) {
+            std::memcpy(&mirrored[static_cast<size_t>(info.width - 1 - x) * ch],
+                        row + static_cast<size_t>(x) * ch, ch);
+          }
+          row = mirrored.data();
+        }
+        on_row(flip ? info.height - 1 - y : y, row);
+      },
+      [&] { return on_begin(info); });  // the consumer starts over
 }
 
 ImageHeader to_header(const Opened& o) { return {o.format, o.width, o.height, o.orientation}; }

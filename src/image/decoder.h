@@ -58,7 +58,8 @@ StatusOr<DecodedImage> decode_image_file(const std::string& path, const DecodeOp
 // alive (rows arrive top to bottom, or bottom to top for 3 and 4); orientations 5–8 transpose,
 // which needs every row first, so those decode into a ledger buffer (tag decode) and replay it.
 // `on_begin` sees the upright geometry (and the row order) before any row and may refuse (its
-// Status is returned).
+// Status is returned). It is called again, and every row delivered again, if a direct JPEG read
+// hits damaged data after some rows and the decode restarts with libvips.
 struct RowStreamInfo {
   std::string format;
   int width = 0;  // upright
