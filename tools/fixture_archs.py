@@ -510,6 +510,38 @@ class MobileNetV2(nn.Module):
         return torch.softmax(self.classifier(self.bn(x)), dim=1)
 
 
+# ---------------------------------------------------------------------------------------------
+# A Keras-style NHWC convnet as tf2onnx writes one (WD14 v2 taggers): every tensor stays NHWC and
+# each convolution is wrapped in Transpose(0,3,1,2) ... Transpose(0,2,3,1), so the graph holds
+# Transpose pairs that cancel around unary activations (Relu, Clip) and back to back between two
+# convolutions, besides pairs that must stay (a residual Add reads the NHWC tensor too).
+
+
+class NhwcConvNet(nn.Module):
+    def __init__(self, classes=6):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 16, 3, 2, 1)
+        self.c2 = nn.Conv2d(16, 16, 3, 1, 1)
+        self.c3 = nn.Conv2d(16, 24, 3, 2, 1)
+        self.c4 = nn.Conv2d(24, 24, 1)
+        self.c5 = nn.Conv2d(24, 24, 3, 1, 1, groups=24)
+        self.c6 = nn.Conv2d(24, 32, 1)
+        self.head = nn.Linear(32, classes)
+
+    @staticmethod
+    def nhwc(conv, x):
+        return conv(x.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+
+    def forward(self, x):
+        x = x / 127.5 - 1.0                             # NHWC BGR 0..255 in, like WD14
+        x = torch.relu(self.nhwc(self.c1, x))           # Conv T Relu T Conv: the pair cancels
+        x = x + self.nhwc(self.c2, x)                   # x read twice: its pair stays
+        x = torch.clamp(self.nhwc(self.c3, x), 0, 6)    # Clip between two pairs
+        x = self.nhwc(self.c5, self.nhwc(self.c4, x))   # back to back: T T cancel
+        x = torch.sigmoid(self.nhwc(self.c6, x))
+        return torch.sigmoid(self.head(x.mean(dim=(1, 2))))
+
+
 def randomize_batchnorm(model, gen=None):
     """Give every BatchNorm non-trivial affine params and running stats (eval-mode export)."""
     for m in model.modules():

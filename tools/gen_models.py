@@ -158,6 +158,12 @@ SPECS = [
          description="MobileNetV2-style: NCHW, Conv+BN (folded by the exporter) + ReLU6 (Clip), inverted "
                      "residuals with depthwise 3x3, GlobalAveragePool, Flatten, BatchNorm1d "
                      "(BatchNormalization), Gemm, softmax."),
+    dict(name="nhwc_convnet", head_scale=10.0, center_head=True, seed=1407, size=32, make_input=wd_input,
+         factory=lambda: A.NhwcConvNet(classes=6),
+         input_name="input_1", output_name="predictions", kind="probability",
+         description="Keras/tf2onnx-style NHWC convnet: each Conv wrapped in Transpose(0,3,1,2)/(0,2,3,1); pairs "
+                     "that cancel around Relu and Clip and back to back, a residual Add that keeps its pair, "
+                     "depthwise conv, mean over H,W, sigmoid."),
 ]
 
 

@@ -110,7 +110,10 @@ StatusOr<Model::PlannedBytes> Model::plan_bytes(const std::string& path, LoadOpt
 Status Model::build(const LoadOptions& options) {
   auto t0 = std::chrono::steady_clock::now();
   if (options.fold_constants) SEER_RETURN_IF_ERROR(fold_constants(graph_, *weights_, *services_));
-  if (options.fuse) SEER_RETURN_IF_ERROR(fuse_patterns(graph_, *weights_));
+  if (options.fuse) {
+    SEER_RETURN_IF_ERROR(fuse_patterns(graph_, *weights_));
+    SEER_RETURN_IF_ERROR(eliminate_transposes(graph_));
+  }
   SEER_RETURN_IF_ERROR(remove_dead_nodes(graph_));
   timings_.passes_ms = ms_since(t0);
   t0 = std::chrono::steady_clock::now();

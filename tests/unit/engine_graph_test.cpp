@@ -8,6 +8,7 @@
 #include "engine/model.h"
 #include "engine/no_alloc.h"
 #include "engine/onnx/onnx_import.h"
+#include "engine/passes/passes.h"
 
 namespace seer::engine {
 namespace {
@@ -227,6 +228,92 @@ TEST(EngineModel, PlannedBytesMatchTheLedgerAfterLoading) {
   }
   // In place, the MatMul weights are not copied: less than the packed load by most of the file.
   EXPECT_LT(mapped_fp32_weights + std::filesystem::file_size(path) / 2, packed_fp32_weights);
+}
+
+}  // namespace
+}  // namespace seer::engine
+
+namespace seer::engine {
+namespace {
+
+int count_ops(const Graph& g, std::string_view op) {
+  int n = 0;
+  for (const Node& node : g.nodes) n += !node.dead && node.op_type == op;
+  return n;
+}
+
+// tools/fixture_archs.py NhwcConvNet (tf2onnx-style, 6 Convs each between two Transposes): the
+// pair around the Clip cancels; the pair whose NHWC value a residual Add also reads stays. (The outputs are checked against ONNX Runtime by onnx_models_vs_ort.)
+TEST(EngineModel, CancellingTransposePairsAroundNhwcConvolutionsAreRemoved) {
+  const std::string path =
+      std::string(SEER_SOURCE_DIR) + "/tests/fixtures/models/nhwc_convnet/model_opset17.onnx";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "fixture missing: " << path;
+  MemoryLedger ledger;
+  LoadOptions opt;
+  opt.ledger = &ledger;
+  opt.max_batch = 2;
+  opt.fuse = false;
+  auto plain = Model::load(path, opt);
+  ASSERT_TRUE(plain.ok()) << plain.status().to_string();
+  // torch.onnx already merges back-to-back Transposes: 12 in the model, 8 in the file.
+  EXPECT_EQ(count_ops((*plain)->graph(), "Transpose"), 8);
+  opt.fuse = true;
+  auto model = Model::load(path, opt);
+  ASSERT_TRUE(model.ok()) << model.status().to_string();
+  EXPECT_EQ(count_ops((*model)->graph(), "Transpose"), 6) << (*model)->op_summary();
+  EXPECT_EQ(count_ops((*model)->graph(), "Conv"), 6);
+}
+
+// The two rewrites on hand-made graphs. x → T[1,2,0] → T[0,2,1] → Relu → T[0,2,1] → y is
+// y = Relu(Transpose(x, [1,2,0])): the adjacent pair composes to [1,0,2] (rule A), which then
+// meets the last Transpose around the Relu (rule B): one Transpose [1,2,0] after the Relu.
+TEST(EngineModel, AdjacentTransposesComposeAndPairsAroundUnaryOpsCancel) {
+  Graph g;
+  const int x = g.add_value("x", DataType::kFloat32, Shape{2, 3, 4}, true);
+  const int a = g.add_value("a"), b = g.add_value("b"), c = g.add_value("c"), y = g.add_value("y");
+  g.nodes.reserve(4);
+  g.nodes[g.add_node("Transpose", "", 13, {x}, {a}, "t1")].set_attr_ints("perm", {1, 2, 0});
+  g.nodes[g.add_node("Transpose", "", 13, {a}, {b}, "t2")].set_attr_ints("perm", {0, 2, 1});
+  g.add_node("Relu", "", 13, {b}, {c}, "r");
+  g.nodes[g.add_node("Transpose", "", 13, {c}, {y}, "t3")].set_attr_ints("perm", {0, 2, 1});
+  g.inputs = {x};
+  g.outputs = {y};
+  ASSERT_TRUE(g.finalize().ok());
+  int rewrites = 0;
+  ASSERT_TRUE(eliminate_transposes(g, &rewrites).ok());
+  ASSERT_TRUE(remove_dead_nodes(g).ok());
+  EXPECT_EQ(rewrites, 2);
+  ASSERT_EQ(count_ops(g, "Transpose"), 1);
+  for (const Node& n : g.nodes) {
+    if (n.dead) continue;
+    if (n.op_type == "Relu") {
+      EXPECT_EQ(n.inputs[0], x);
+    }
+    if (n.op_type == "Transpose") {
+      EXPECT_EQ(n.outputs[0], y);
+      EXPECT_EQ(n.attr_ints("perm"), (std::vector<int64_t>{1, 2, 0}));
+    }
+  }
+}
+
+// A pair that cancels completely before a graph output leaves an Identity (a free view), so
+// the output keeps its name.
+TEST(EngineModel, CancelledPairBeforeAGraphOutputBecomesIdentity) {
+  Graph g;
+  const int x = g.add_value("x", DataType::kFloat32, Shape{2, 3, 4}, true);
+  const int a = g.add_value("a"), c = g.add_value("c"), y = g.add_value("y");
+  g.nodes.reserve(3);
+  g.nodes[g.add_node("Transpose", "", 13, {x}, {a}, "t1")].set_attr_ints("perm", {0, 2, 1});
+  g.add_node("Sigmoid", "", 13, {a}, {c}, "s");
+  g.nodes[g.add_node("Transpose", "", 13, {c}, {y}, "t2")].set_attr_ints("perm", {0, 2, 1});
+  g.inputs = {x};
+  g.outputs = {y};
+  ASSERT_TRUE(g.finalize().ok());
+  ASSERT_TRUE(eliminate_transposes(g).ok());
+  ASSERT_TRUE(remove_dead_nodes(g).ok());
+  EXPECT_EQ(count_ops(g, "Transpose"), 0);
+  EXPECT_EQ(count_ops(g, "Identity"), 1);
+  EXPECT_EQ(g.outputs[0], y);
 }
 
 }  // namespace
