@@ -257,3 +257,37 @@ TEST(RuntimeImagePool, PreparesEveryRequestOnThePoolEachWithItsOwnStatus) {
 
 }  // namespace
 }  // namespace seer
+
+namespace seer {
+namespace {
+
+// Regrouping: after a batch of 5 that ran 5 s, 3 waiting jobs do not start at once: the batch
+// stays open 2 % of the run (100 ms) after it finished, so the 5 answered clients can rejoin.
+// Once as many jobs wait as the last batch held, or the max batch, it closes as usual; a fast
+// model's settle is just the delay.
+TEST(RuntimeBatcher, AfterALargerBatchStaysOpenBrieflySoClientsRegroup) {
+  using std::chrono::milliseconds;
+  using std::chrono::seconds;
+  const auto t0 = std::chrono::steady_clock::time_point() + std::chrono::hours(1);
+  Batcher b(8, milliseconds(2));
+  b.on_batch_done(5, t0, t0 + seconds(5));
+  const auto done = t0 + seconds(5);
+  for (int i = 0; i < 3; ++i) b.push(job(), t0 + seconds(1));
+  EXPECT_EQ(*b.ready_at(), done + milliseconds(100));
+  EXPECT_TRUE(b.pop(done + milliseconds(99)).jobs.empty());
+  for (int i = 0; i < 2; ++i) b.push(job(), done + milliseconds(60));  // 5 wait: as many as before
+  EXPECT_EQ(*b.ready_at(), t0 + seconds(1) + milliseconds(2));
+  EXPECT_EQ(b.pop(done + milliseconds(60)).jobs.size(), 5u);
+
+  // A 10 s batch: settle capped at 250 ms. A 1 ms batch: settle = the delay.
+  b.on_batch_done(4, t0, t0 + seconds(20));
+  b.push(job(), t0);
+  EXPECT_EQ(*b.ready_at(), t0 + seconds(20) + milliseconds(250));
+  b.pop(t0 + seconds(30));
+  b.on_batch_done(4, t0, t0 + milliseconds(1));
+  b.push(job(), t0);
+  EXPECT_EQ(*b.ready_at(), t0 + milliseconds(3));  // max(arrival + 2 ms, end + 2 ms)
+}
+
+}  // namespace
+}  // namespace seer

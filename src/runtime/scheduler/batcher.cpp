@@ -1,5 +1,7 @@
 #include "runtime/scheduler/batcher.h"
 
+#include <algorithm>
+
 namespace seer {
 
 Batcher::Batcher(int max_batch, Clock::duration delay) : max_batch_(max_batch < 1 ? 1 : max_batch), delay_(delay) {}
@@ -14,7 +16,17 @@ std::optional<Batcher::Clock::time_point> Batcher::oldest() const {
 std::optional<Batcher::Clock::time_point> Batcher::ready_at() const {
   if (queue_.empty()) return std::nullopt;
   if (queue_.size() >= static_cast<size_t>(max_batch_)) return queue_.front().arrived;
-  return queue_.front().arrived + delay_;
+  const Clock::time_point at = queue_.front().arrived + delay_;
+  if (queue_.size() < last_size_) return std::max(at, settle_until_);
+  return at;
+}
+
+void Batcher::on_batch_done(size_t size, Clock::time_point started, Clock::time_point finished) {
+  constexpr auto kMaxSettle = std::chrono::milliseconds(250);
+  Clock::duration settle = (finished - started) / 50;  // 2 % of the run
+  settle = std::clamp<Clock::duration>(settle, delay_, std::max<Clock::duration>(delay_, kMaxSettle));
+  last_size_ = size;
+  settle_until_ = finished + settle;
 }
 
 Batcher::Popped Batcher::pop(Clock::time_point now) {

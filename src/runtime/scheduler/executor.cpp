@@ -115,6 +115,8 @@ void Executor::loop() {
       j->complete(j->cancelled() ? Status::cancelled("the request was cancelled")
                                  : Status::deadline_exceeded("the request timed out while queued"));
     }
+    const auto started = Clock::now();
+    const size_t ran = p.jobs.size();
     if (!p.jobs.empty()) {
       try {
         run_batch_(pick_model, p.jobs);
@@ -124,7 +126,9 @@ void Executor::loop() {
       }
     }
     p.jobs.clear();  // drop job references (and with them any leases) outside the lock
+    const auto finished = Clock::now();
     lock.lock();
+    if (ran) pick->on_batch_done(ran, started, finished);  // map nodes are stable
     running_ = false;
     idle_.notify_all();
   }
