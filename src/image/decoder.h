@@ -22,6 +22,11 @@
 // segment, decodes as it does in Pillow),
 // ResourceExhausted (the ledger's budget refuses the pixel buffer), NotFound (file).
 //
+// Pixel source: libvips for every format, except that plain JPEGs (YCbCr, RGB or gray; any
+// shrink) are read with libjpeg-turbo directly (image/jpeg_rows.h) — same library defaults, so
+// the same pixels, without libvips's per-strip buffer allocation; a JPEG whose direct read meets
+// any libjpeg warning or error is decoded again by libvips, so damaged files behave as before.
+//
 // Thread-safe: any number of threads may decode at once (libvips is started once, its operation
 // cache is disabled so memory stays flat, and each decode runs on the calling thread).
 #pragma once
