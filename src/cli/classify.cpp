@@ -131,6 +131,7 @@ int run_classify(const ClassifyArgs& a, CliContext& ctx) {
   lo.owner = model_id;
   lo.max_batch = std::max(1, a.batch);
   lo.precision = cfg->precision == "bf16" ? engine::Precision::kBF16 : engine::Precision::kF32;
+  lo.weights_in_place = cfg->weights == "mapped";
   auto classifier = Classifier::load(*model_dir, lo);
   if (!classifier.ok()) return fail(classifier.status(), 2);
   auto cctx = (*classifier)->create_context();
@@ -186,7 +187,7 @@ void register_classify(CLI::App& app, CliContext& ctx) {
       ->capture_default_str();
   cmd->add_flag("!--no-retry-failed", a->retry_failed, "with --db: skip images that failed before and did not change");
   cmd->add_flag("--no-progress", a->no_progress, "no progress output");
-  add_config_flags(cmd, ctx, {"models_dir", "precision", "threads"});
+  add_config_flags(cmd, ctx, {"models_dir", "precision", "weights", "threads"});
   cmd->callback([&ctx, a] { ctx.exit_code = run_classify(*a, ctx); });
 }
 

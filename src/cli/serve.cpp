@@ -58,8 +58,11 @@ int serve(CliContext& ctx, bool insecure) {
   // Model families register here as they are built (src/models/<family>); until then the
   // catalog lists recognised folders that cannot load yet.
   ModelFamilyRegistry families = default_family_registry();
-  families.add(tagger_family(ledger));
-  families.add(classifier_family(ledger));
+  EngineChoice engine_choice;
+  engine_choice.precision = cfg->precision == "bf16" ? engine::Precision::kBF16 : engine::Precision::kF32;
+  engine_choice.weights_in_place = cfg->weights == "mapped";
+  families.add(tagger_family(ledger, engine_choice));
+  families.add(classifier_family(ledger, engine_choice));
   CatalogOptions catalog_opt;
   catalog_opt.models_dir = cfg->models_dir;
   auto catalog = ModelCatalog::open(catalog_opt, families);
@@ -121,7 +124,7 @@ void register_serve(CLI::App& app, CliContext& ctx) {
   CLI::App* cmd = app.add_subcommand("serve", "serve the HTTP API (Moondream Station compatible, port 2020)");
   add_config_flags(cmd, ctx,
                    {"host", "port", "models_dir", "memory_budget", "max_queue", "max_batch", "batch_delay_ms",
-                    "keep_alive", "api_key", "threads", "precision", "ghost_threshold"});
+                    "keep_alive", "api_key", "threads", "precision", "weights", "ghost_threshold"});
   auto insecure = std::make_shared<bool>(false);
   cmd->add_flag("--insecure", *insecure, "allow a non-loopback --host without --api-key");
   cmd->callback([&ctx, insecure] { ctx.exit_code = serve(ctx, *insecure); });

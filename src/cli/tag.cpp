@@ -156,6 +156,7 @@ int run_tag(const TagArgs& a, CliContext& ctx) {
   lo.owner = model_id;
   lo.max_batch = std::max(1, a.batch);
   lo.precision = cfg->precision == "bf16" ? engine::Precision::kBF16 : engine::Precision::kF32;
+  lo.weights_in_place = cfg->weights == "mapped";
   auto tagger = Wd14Tagger::load(*model_dir, lo);
   if (!tagger.ok()) return fail(tagger.status(), 2);
   auto tctx = (*tagger)->create_context();
@@ -224,7 +225,7 @@ void register_tag(CLI::App& app, CliContext& ctx) {
       ->capture_default_str();
   cmd->add_flag("!--no-retry-failed", a->retry_failed, "with --db: skip images that failed before and did not change");
   cmd->add_flag("--no-progress", a->no_progress, "no progress output");
-  add_config_flags(cmd, ctx, {"models_dir", "precision", "threads"});
+  add_config_flags(cmd, ctx, {"models_dir", "precision", "weights", "threads"});
   cmd->callback([&ctx, a] { ctx.exit_code = run_tag(*a, ctx); });
 }
 

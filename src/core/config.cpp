@@ -74,6 +74,7 @@ const std::vector<std::pair<std::string, Setter>>& fields() {
       {"log_level", choice_field(&Config::log_level, {"trace", "debug", "info", "warn", "error", "off"})},
       {"threads", int_field(&Config::threads, 0, 1024)},
       {"precision", choice_field(&Config::precision, {"fp32", "bf16"})},
+      {"weights", choice_field(&Config::weights, {"packed", "mapped"})},
       {"ghost_threshold",
        [](Config& c, const std::string& v) -> Status {
          SEER_ASSIGN_OR_RETURN(c.ghost_threshold, parse_bytes(v));

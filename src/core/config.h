@@ -35,6 +35,7 @@ struct Config {
   std::string log_level = "info";
   int threads = 0;               // 0 = all cores
   std::string precision = "fp32";
+  std::string weights = "packed";  // packed | mapped (fp32 MatMul weights read in place from the file)
   uint64_t ghost_threshold = 256ull << 20;  // RSS the ledger does not explain above this: log, count, trim
 };
 

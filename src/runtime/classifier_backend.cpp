@@ -30,11 +30,12 @@ std::vector<ScoredLabel> to_labels(std::vector<ClassScore> scores, std::optional
 
 class ClassifierBackend final : public ModelBackend {
  public:
-  ClassifierBackend(ModelDescriptor descriptor, MemoryLedger& ledger, ClassifierSpec spec)
+  ClassifierBackend(ModelDescriptor descriptor, MemoryLedger& ledger, ClassifierSpec spec, EngineChoice choice)
       : descriptor_(std::move(descriptor)),
         ledger_(&ledger),
         spec_(std::move(spec)),
-        plans_(std::make_shared<PlanCache>(spec_.model_path, descriptor_.id)) {}
+        choice_(choice),
+        plans_(std::make_shared<PlanCache>(spec_.model_path, descriptor_.id, choice)) {}
   ~ClassifierBackend() override { unload(); }
 
   int max_batch_limit() const override { return kClassifierMaxBatch; }
@@ -62,6 +63,8 @@ class ClassifierBackend final : public ModelBackend {
     opt.owner = reservation.owner().empty() ? descriptor_.id : reservation.owner();
     opt.device = reservation.device();
     opt.max_batch = std::clamp(max_batch, 1, kClassifierMaxBatch);
+    opt.precision = choice_.precision;
+    opt.weights_in_place = choice_.weights_in_place;
     // Every byte is drawn from the reservation (no window in which another load could take
     // them); the plan is the engine's own measurement, so a shortfall fails the load.
     opt.reservation = &reservation;
@@ -126,6 +129,7 @@ class ClassifierBackend final : public ModelBackend {
   ModelDescriptor descriptor_;
   MemoryLedger* ledger_;
   ClassifierSpec spec_;
+  EngineChoice choice_;
   std::unique_ptr<Classifier> classifier_;
   std::unique_ptr<ClassifierContext> ctx_;
   std::shared_ptr<PlanCache> plans_;
@@ -172,14 +176,14 @@ std::optional<ModelDescriptor> recognise_classifier(const fs::path& dir) {
   return d;
 }
 
-ModelFamily classifier_family(MemoryLedger& ledger) {
+ModelFamily classifier_family(MemoryLedger& ledger, EngineChoice choice) {
   ModelFamily f;
   f.kind = ModelKind::kClassifier;
   f.format = "tfjs|onnx";
   f.recognise = [](const fs::path& dir) { return recognise_classifier(dir); };
-  f.create = [&ledger](const ModelDescriptor& d) -> StatusOr<std::unique_ptr<ModelBackend>> {
+  f.create = [&ledger, choice](const ModelDescriptor& d) -> StatusOr<std::unique_ptr<ModelBackend>> {
     SEER_ASSIGN_OR_RETURN(ClassifierSpec spec, read_classifier_spec(d.path));
-    return std::unique_ptr<ModelBackend>(std::make_unique<ClassifierBackend>(d, ledger, std::move(spec)));
+    return std::unique_ptr<ModelBackend>(std::make_unique<ClassifierBackend>(d, ledger, std::move(spec), choice));
   };
   return f;
 }

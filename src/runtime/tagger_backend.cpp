@@ -24,11 +24,13 @@ std::vector<ScoredLabel> labels(std::vector<ScoredTag> tags) {
 
 class TaggerBackend final : public ModelBackend {
  public:
-  TaggerBackend(ModelDescriptor descriptor, MemoryLedger& ledger, PreprocessSpec spec)
+  TaggerBackend(ModelDescriptor descriptor, MemoryLedger& ledger, PreprocessSpec spec, EngineChoice choice)
       : descriptor_(std::move(descriptor)),
         ledger_(&ledger),
         spec_(std::move(spec)),
-        plans_(std::make_shared<PlanCache>(descriptor_.path / Wd14Tagger::kModelFile, descriptor_.id)) {}
+        choice_(choice),
+        plans_(std::make_shared<PlanCache>(descriptor_.path / Wd14Tagger::kModelFile, descriptor_.id,
+                                           choice)) {}
   ~TaggerBackend() override { unload(); }
 
   int max_batch_limit() const override { return kTaggerMaxBatch; }
@@ -60,6 +62,8 @@ class TaggerBackend final : public ModelBackend {
     opt.owner = reservation.owner().empty() ? descriptor_.id : reservation.owner();
     opt.device = reservation.device();
     opt.max_batch = batch;
+    opt.precision = choice_.precision;
+    opt.weights_in_place = choice_.weights_in_place;
     // Every byte is drawn from the reservation (no window in which another load could take
     // them); the plan is the engine's own measurement, so a shortfall is a planning bug and
     // fails the load with ResourceExhausted naming it.
@@ -127,6 +131,7 @@ class TaggerBackend final : public ModelBackend {
   ModelDescriptor descriptor_;
   MemoryLedger* ledger_;
   PreprocessSpec spec_;
+  EngineChoice choice_;
   std::unique_ptr<Wd14Tagger> tagger_;
   std::unique_ptr<TaggerContext> ctx_;
   std::shared_ptr<PlanCache> plans_;
@@ -175,14 +180,14 @@ TagOutput to_tag_output(TagResult r) {
   return o;
 }
 
-ModelFamily tagger_family(MemoryLedger& ledger) {
+ModelFamily tagger_family(MemoryLedger& ledger, EngineChoice choice) {
   ModelFamily f;
   f.kind = ModelKind::kTagger;
   f.format = "onnx";
   f.recognise = [](const std::filesystem::path& dir) { return recognise_wd14_tagger(dir); };
-  f.create = [&ledger](const ModelDescriptor& d) -> StatusOr<std::unique_ptr<ModelBackend>> {
+  f.create = [&ledger, choice](const ModelDescriptor& d) -> StatusOr<std::unique_ptr<ModelBackend>> {
     SEER_ASSIGN_OR_RETURN(PreprocessSpec spec, spec_for(d));
-    return std::unique_ptr<ModelBackend>(std::make_unique<TaggerBackend>(d, ledger, std::move(spec)));
+    return std::unique_ptr<ModelBackend>(std::make_unique<TaggerBackend>(d, ledger, std::move(spec), choice));
   };
   return f;
 }

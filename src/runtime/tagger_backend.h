@@ -20,11 +20,13 @@
 #include "memory/ledger.h"
 #include "models/tagger/tag_postprocess.h"
 #include "runtime/model_backend.h"
+#include "runtime/plan_cache.h"
 
 namespace seer {
 
-// `ledger` owns the tiles prepare() makes and the tagger's buffers.
-ModelFamily tagger_family(MemoryLedger& ledger);
+// `ledger` owns the tiles prepare() makes and the tagger's buffers; `choice` is the engine
+// precision and weight mode every tagger of the family loads with (and is planned with).
+ModelFamily tagger_family(MemoryLedger& ledger, EngineChoice choice = {});
 
 // A tagger's TagResult as the runtime's TagOutput (the same tags, names and scores, and text).
 TagOutput to_tag_output(TagResult result);

@@ -50,6 +50,7 @@ struct ClassifierLoadOptions {
   DeviceId device{};
   int max_batch = 8;
   engine::Precision precision = engine::Precision::kF32;
+  bool weights_in_place = false;  // engine::LoadOptions::weights_in_place
   // When set, the weights are drawn from it (the runtime's planned load) instead of the ledger.
   Reservation* reservation = nullptr;
 };
