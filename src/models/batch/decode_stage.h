@@ -108,7 +108,14 @@ class DecodeStage {
   std::thread dispatcher_;
 };
 
+// A file's bytes in a ledger buffer (tag decode): the first `size` bytes of `buffer`.
+struct FileBytes {
+  Buffer buffer;
+  size_t size = 0;
+  std::span<const uint8_t> span() const { return {buffer.as<uint8_t>(), size}; }
+};
 // Reads a whole file (as the walk saw it, allowing it to have grown) within limits.
-StatusOr<std::vector<uint8_t>> read_file_bytes(const WalkedFile& f, const DecodeLimits& limits);
+StatusOr<FileBytes> read_file_bytes(const WalkedFile& f, const DecodeLimits& limits, MemoryLedger& ledger,
+                                    const std::string& owner);
 
 }  // namespace seer
