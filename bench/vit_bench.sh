@@ -3,7 +3,7 @@
 # weights), same file, same machine, same run. Prints img/s per batch, seer/ORT ratios, load time and
 # peak RSS.
 #
-#   bench/vit_bench.sh [--seer build/seer] [--precision fp32,bf16] [--batch 1,4,8] [--seconds 10]
+#   bench/vit_bench.sh [--seer build/seer] [--precision fp32,bf16,fp32-mapped] [--batch 1,4,8] [--seconds 10]
 #                      [--threads 2] [--opset 13|17] [--model FILE.onnx] [--no-seer] [--no-ort]
 #
 # The model is made on first use by tools/gen_vit_b16.py (Debian python3-torch) into the git-ignored
@@ -55,8 +55,10 @@ if [ "$run_seer" = 1 ]; then
   IFS=, read -r -a plist <<< "$precisions"
   for p in "${plist[@]}"; do
     echo "vit_bench: seer $p, $threads threads, batches $batch, ${seconds}s each" >&2
-    if "$seer" bench --onnx "$model" --batch "$batch" --precision "$p" --seconds "$seconds" \
-         --threads "$threads" --json > "$tmp/seer_$p.out" 2> "$tmp/seer_$p.err"; then
+    # "fp32-mapped": fp32 with the MatMul weights read in place from the file (--weights mapped).
+    weights=packed; [[ "$p" == *-mapped ]] && weights=mapped
+    if "$seer" bench --onnx "$model" --batch "$batch" --precision "${p%-mapped}" --weights "$weights" \
+         --seconds "$seconds" --threads "$threads" --json > "$tmp/seer_$p.out" 2> "$tmp/seer_$p.err"; then
       tail -n 1 "$tmp/seer_$p.out" > "$tmp/seer_$p.json"
     else
       echo "vit_bench: seer bench ($p) failed: $(tail -n 2 "$tmp/seer_$p.err" | tr '\n' ' ')" >&2
