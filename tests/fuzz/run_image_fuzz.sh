@@ -25,7 +25,7 @@ if [ $rebuild = 1 ]; then
   # shellcheck disable=SC2046
   "$CXX" -std=c++20 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=undefined -I"$SRC/src" -DSEER_VERSION='"fuzz"' "${SOURCES[@]}" \
-    $(pkg-config --cflags --libs vips) -lfmt -lspdlog -lpthread -o "$BIN.tmp"
+    $(pkg-config --cflags --libs vips libjpeg) -lfmt -lspdlog -lpthread -o "$BIN.tmp"
   mv "$BIN.tmp" "$BIN"
 fi
 WORK="$BUILD_DIR/corpus-work"
