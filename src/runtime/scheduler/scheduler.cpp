@@ -56,6 +56,13 @@ void Scheduler::run_batch(const std::string& model_id, std::vector<JobPtr>& jobs
   if (observer_) observer_({model_id, n, ms});
 }
 
+size_t Scheduler::waiting(const std::string& model) const {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  for (const auto& [d, ex] : executors_) n += ex->queued(model);
+  return n;
+}
+
 uint64_t Scheduler::dropped_cancelled() const {
   std::lock_guard lock(mu_);
   uint64_t n = 0;

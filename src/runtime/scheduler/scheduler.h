@@ -61,7 +61,10 @@ class Scheduler {
   // Called on the compute thread after each batch (for metrics). Set before the first submit.
   void set_batch_observer(std::function<void(const BatchEvent&)> observer) { observer_ = std::move(observer); }
 
+  // Admitted and not yet finished, per model (what the queue limit counts).
   std::map<std::string, int> queue_depths() const { return admission_.depths(); }
+  // Jobs of `model` waiting in a batcher right now (admitted jobs enter it a moment later).
+  size_t waiting(const std::string& model) const;
   int max_queue() const { return admission_.max_queue(); }
   uint64_t rejections() const { return admission_.rejections(); }
   // Jobs dropped from the queues without running (their client went away / their deadline passed).
