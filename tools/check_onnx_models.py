@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check `seer onnx-run` against the ONNX Runtime outputs committed under tests/fixtures/models/.
 
-    python3 tools/check_onnx_models.py --seer build/seer [--precision fp32,bf16,fp32-mapped] [--only NAME] [-v]
+    python3 tools/check_onnx_models.py --seer build/seer [--precision fp32,bf16,fp32-mapped,fp32-cached,bf16-cached] [--only NAME] [-v]
 
 For every tests/fixtures/models/*/manifest.json (written by tools/gen_models.py) and every case in
 it (model file x batch) and every precision, runs
@@ -13,7 +13,9 @@ and compares each DIR/<output name, non-[A-Za-z0-9._-] -> '_'>.npy with the expe
   - kind "logits": max |out - ref| <= 1e-4 (fp32); bf16: max |out - ref| <= 3e-2 * max(1, max |ref|),
     i.e. 3 % of the largest logit (bf16 keeps 8 significant bits, ~0.4 % per rounding).
 "fp32-mapped" is fp32 with `--weights mapped` (MatMul weights read in place from the file), held to
-the fp32 bounds. Shapes must match exactly and no output may be NaN/Inf. Prints one line per
+the fp32 bounds. "fp32-cached" / "bf16-cached" run twice with `--pack-cache DIR`: the first run packs
+and saves the weights, the second must map every packed weight from the file (`pack cache: N mapped,
+0 packed`, N > 0) and is the one compared. Shapes must match exactly and no output may be NaN/Inf. Prints one line per
 (model, opset, batch, precision), then `N passed, M failed`; exits 1 if any failed, 2 on usage errors.
 
 --skip-if-pending exits 77 when `seer onnx-run` is still a placeholder (for ctest SKIP_RETURN_CODE).
@@ -103,6 +105,9 @@ def compare(out, ref, kind, precision):
     return max_abs <= bound, max_abs, bound, ""
 
 
+PRECISIONS = ("fp32", "bf16", "fp32-mapped", "fp32-cached", "bf16-cached")
+
+
 def run_case(seer, fixture_dir, case, outputs, precision, tmp, timeout):
     cmd = [seer, "onnx-run", os.path.join(fixture_dir, case["model"])]
     for name, f in case["inputs"].items():
@@ -111,15 +116,25 @@ def run_case(seer, fixture_dir, case, outputs, precision, tmp, timeout):
     cmd += ["--output-dir", tmp, "--precision", precision.split("-")[0]]
     if precision.endswith("-mapped"):
         cmd += ["--weights", "mapped"]
-    try:
-        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return [(False, None, None, f"timed out after {timeout}s")]
-    except OSError as e:
-        return [(False, None, None, f"cannot run {seer}: {e}")]
-    if res.returncode != 0:
-        tail = (res.stderr or res.stdout).strip().splitlines()[-3:]
-        return [(False, None, None, f"exit {res.returncode}: {' | '.join(tail)}")]
+    runs = 1
+    if precision.endswith("-cached"):
+        cmd += ["--pack-cache", os.path.join(tmp, "pack-cache")]
+        runs = 2
+    for run in range(runs):
+        try:
+            res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return [(False, None, None, f"timed out after {timeout}s")]
+        except OSError as e:
+            return [(False, None, None, f"cannot run {seer}: {e}")]
+        if res.returncode != 0:
+            tail = (res.stderr or res.stdout).strip().splitlines()[-3:]
+            return [(False, None, None, f"exit {res.returncode}: {' | '.join(tail)}")]
+    if runs == 2:
+        m = re.search(r"pack cache: (\d+) mapped, (\d+) packed", res.stdout)
+        if not m or int(m.group(1)) == 0 or int(m.group(2)) != 0:
+            return [(False, None, None, "second run did not map its weights from the pack cache: "
+                     + (m.group(0) if m else "no 'pack cache:' line"))]
     results = []
     for out in outputs:
         name, kind = out["name"], out["kind"]
@@ -140,7 +155,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seer", required=True, help="path to the seer binary (or a stand-in with the same CLI)")
     ap.add_argument("--fixtures", default=DEFAULT_FIXTURES, help="folder of <model>/manifest.json")
-    ap.add_argument("--precision", default="fp32,bf16,fp32-mapped", help="comma list of fp32, bf16, fp32-mapped")
+    ap.add_argument("--precision", default=",".join(PRECISIONS), help="comma list of " + ", ".join(PRECISIONS))
     ap.add_argument("--only", action="append", help="model name (repeatable)")
     ap.add_argument("--timeout", type=float, default=300, help="seconds per seer run")
     ap.add_argument("--skip-if-pending", action="store_true",
@@ -148,8 +163,8 @@ def main():
     args = ap.parse_args()
 
     precisions = [p.strip() for p in args.precision.split(",") if p.strip()]
-    if any(p not in ("fp32", "bf16", "fp32-mapped") for p in precisions):
-        ap.error("--precision takes fp32, bf16 and/or fp32-mapped")
+    if any(p not in PRECISIONS for p in precisions):
+        ap.error("--precision takes " + ", ".join(PRECISIONS))
     if not (os.path.isfile(args.seer) and os.access(args.seer, os.X_OK)):
         print(f"check_onnx_models: {args.seer} is not an executable", file=sys.stderr)
         return 2

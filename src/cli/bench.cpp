@@ -33,6 +33,7 @@ struct BenchArgs {
   double seconds = 10;
   int threads = 0;
   std::string weights = "packed";
+  std::string pack_cache;  // folder of cached packed weights; empty: pack at every load
   bool json = false;
   std::string input_npy;  // optional real pixels for the first input
 };
@@ -91,8 +92,15 @@ int run(const BenchArgs& a) {
   opt.ledger = &ledger;
   opt.owner = std::filesystem::path(a.model).stem().string();
   opt.max_batch = max_batch;
-  opt.precision = a.precision == "bf16" ? Precision::kBF16 : Precision::kF32;
-  opt.weights_in_place = a.weights == "mapped";
+  {
+    auto choice = EngineChoice::parse(a.precision, a.weights);
+    if (!choice.ok()) {
+      std::fprintf(stderr, "seer bench: %s\n", choice.status().to_string().c_str());
+      return 2;
+    }
+    opt.engine = *choice;
+    opt.engine.pack_cache_dir = a.pack_cache;
+  }
 
   const auto t0 = std::chrono::steady_clock::now();
   auto model = Model::load(a.model, opt);
@@ -112,8 +120,11 @@ int run(const BenchArgs& a) {
               (*model)->batch_loop() ? " (batch-1 graph, looped)" : "",
               (*model)->weight_bytes() / 1048576.0, (*model)->arena_bytes() / 1048576.0, load_ms);
   const engine::LoadTimings& lt = (*model)->load_timings();
-  std::printf("load: import %.0f ms, passes %.0f ms, %d plans %.0f ms, weight packing %.0f ms\n",
-              lt.import_ms, lt.passes_ms, lt.plans, lt.plans_ms, lt.pack_ms);
+  std::printf("load: import %.0f ms, passes %.0f ms, %d plans %.0f ms, weight packing %.0f ms", lt.import_ms,
+              lt.passes_ms, lt.plans, lt.plans_ms, lt.pack_ms);
+  if (!a.pack_cache.empty())
+    std::printf(", pack cache %.0f ms (%d blobs mapped, %d packed)", lt.cache_ms, lt.cache_hits, lt.cache_misses);
+  std::printf("\n");
 
   engine::NpyArray given;
   if (!a.input_npy.empty()) {
@@ -167,7 +178,9 @@ int run(const BenchArgs& a) {
                         {"load_breakdown_ms", {{"import", (*model)->load_timings().import_ms},
                                                {"passes", (*model)->load_timings().passes_ms},
                                                {"plans", (*model)->load_timings().plans_ms},
-                                               {"packing", (*model)->load_timings().pack_ms}}},
+                                               {"packing", (*model)->load_timings().pack_ms},
+                                               {"pack_cache", (*model)->load_timings().cache_ms}}},
+                        {"pack_cache_hits", (*model)->load_timings().cache_hits},
                         {"results", results}};
     std::printf("%s\n", j.dump().c_str());
   }
@@ -190,6 +203,8 @@ void register_bench(CLI::App& app, CliContext& ctx) {
                   "packed (fastest GEMMs) | mapped (fp32 weights read in place from the file: half the "
                   "memory, faster load)")
       ->check(CLI::IsMember({"packed", "mapped"}));
+  cmd->add_option("--pack-cache", args->pack_cache,
+                  "keep packed weights in files in this folder and map them on the next load (default: none)");
   cmd->add_flag("--json", args->json, "last line of stdout: the results as JSON");
   cmd->callback([args, &ctx] { ctx.exit_code = run(*args); });
 }

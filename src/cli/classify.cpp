@@ -19,6 +19,7 @@
 
 #include "cli/batch_progress.h"
 #include "cli/commands.h"
+#include "cli/engine_choice.h"
 #include "cli/tag_record_json.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -109,9 +110,6 @@ int run_classify(const ClassifyArgs& a, CliContext& ctx) {
   src.flags = ctx.flags;
   auto cfg = load_config(src);
   if (!cfg.ok()) return fail(cfg.status(), 2);
-  if (cfg->precision != "fp32" && cfg->precision != "bf16") {
-    return fail(Status::invalid_argument("--precision must be fp32 or bf16, not '{}'", cfg->precision), 2);
-  }
 
   auto model_dir = resolve_model(a.model, cfg->models_dir.empty() ? default_models_dir() : cfg->models_dir);
   if (!model_dir.ok()) return fail(model_dir.status(), 2);
@@ -130,8 +128,9 @@ int run_classify(const ClassifyArgs& a, CliContext& ctx) {
   lo.ledger = &ledger;
   lo.owner = model_id;
   lo.max_batch = std::max(1, a.batch);
-  lo.precision = cfg->precision == "bf16" ? engine::Precision::kBF16 : engine::Precision::kF32;
-  lo.weights_in_place = cfg->weights == "mapped";
+  auto choice = engine_choice(*cfg);
+  if (!choice.ok()) return fail(choice.status(), 2);
+  lo.engine = *choice;
   auto classifier = Classifier::load(*model_dir, lo);
   if (!classifier.ok()) return fail(classifier.status(), 2);
   auto cctx = (*classifier)->create_context();
@@ -187,7 +186,7 @@ void register_classify(CLI::App& app, CliContext& ctx) {
       ->capture_default_str();
   cmd->add_flag("!--no-retry-failed", a->retry_failed, "with --db: skip images that failed before and did not change");
   cmd->add_flag("--no-progress", a->no_progress, "no progress output");
-  add_config_flags(cmd, ctx, {"models_dir", "precision", "weights", "threads"});
+  add_config_flags(cmd, ctx, {"models_dir", "precision", "weights", "pack_cache", "threads"});
   cmd->callback([&ctx, a] { ctx.exit_code = run_classify(*a, ctx); });
 }
 

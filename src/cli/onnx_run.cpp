@@ -33,6 +33,7 @@ struct OnnxRunArgs {
   std::string output_dir;
   std::string precision = "fp32";
   std::string weights = "packed";
+  std::string pack_cache;  // folder of cached packed weights; empty: pack at every load
   int max_batch = 0;
 };
 
@@ -58,8 +59,15 @@ int run(const OnnxRunArgs& a) {
   LoadOptions opt;
   opt.ledger = &ledger;
   opt.owner = std::filesystem::path(a.model).stem().string();
-  opt.precision = a.precision == "bf16" ? Precision::kBF16 : Precision::kF32;
-  opt.weights_in_place = a.weights == "mapped";
+  {
+    auto choice = EngineChoice::parse(a.precision, a.weights);
+    if (!choice.ok()) {
+      std::fprintf(stderr, "seer onnx-run: %s\n", choice.status().to_string().c_str());
+      return 2;
+    }
+    opt.engine = *choice;
+    opt.engine.pack_cache_dir = a.pack_cache;
+  }
   std::vector<Shape> declared;
   auto names = [&]() -> StatusOr<std::vector<std::string>> {
     ImportOptions io;
@@ -148,6 +156,10 @@ int run(const OnnxRunArgs& a) {
     }
     std::printf("%s %s %s\n", path.c_str(), std::string(to_string(t.dtype)).c_str(), t.shape.to_string().c_str());
   }
+  if (!a.pack_cache.empty()) {
+    const LoadTimings& lt = (*model)->load_timings();
+    std::printf("pack cache: %d mapped, %d packed\n", lt.cache_hits, lt.cache_misses);
+  }
   std::printf("load %.1f ms, run %.1f ms, weights %s, arena %s, ops: %s\n", load_ms, run_ms,
               format_bytes((*model)->weight_bytes()).c_str(), format_bytes((*model)->arena_bytes()).c_str(),
               (*model)->op_summary().c_str());
@@ -166,6 +178,8 @@ void register_onnx_run(CLI::App& app, CliContext& ctx) {
       ->check(CLI::IsMember({"fp32", "bf16"}));
   cmd->add_option("--weights", args->weights, "packed (default) | mapped (fp32 weights read in place)")
       ->check(CLI::IsMember({"packed", "mapped"}));
+  cmd->add_option("--pack-cache", args->pack_cache,
+                  "keep packed weights in files in this folder and map them on the next load (default: none)");
   cmd->callback([&ctx, args] { ctx.exit_code = run(*args); });
 }
 

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/engine_choice.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "memory/probes.h"
@@ -58,11 +59,13 @@ int serve(CliContext& ctx, bool insecure) {
   // Model families register here as they are built (src/models/<family>); until then the
   // catalog lists recognised folders that cannot load yet.
   ModelFamilyRegistry families = default_family_registry();
-  EngineChoice engine_choice;
-  engine_choice.precision = cfg->precision == "bf16" ? engine::Precision::kBF16 : engine::Precision::kF32;
-  engine_choice.weights_in_place = cfg->weights == "mapped";
-  families.add(tagger_family(ledger, engine_choice));
-  families.add(classifier_family(ledger, engine_choice));
+  auto choice = engine_choice(*cfg);
+  if (!choice.ok()) {
+    log::error("{}", choice.status().message());
+    return 2;
+  }
+  families.add(tagger_family(ledger, *choice));
+  families.add(classifier_family(ledger, *choice));
   CatalogOptions catalog_opt;
   catalog_opt.models_dir = cfg->models_dir;
   auto catalog = ModelCatalog::open(catalog_opt, families);
@@ -124,7 +127,7 @@ void register_serve(CLI::App& app, CliContext& ctx) {
   CLI::App* cmd = app.add_subcommand("serve", "serve the HTTP API (Moondream Station compatible, port 2020)");
   add_config_flags(cmd, ctx,
                    {"host", "port", "models_dir", "memory_budget", "max_queue", "max_batch", "batch_delay_ms",
-                    "keep_alive", "api_key", "threads", "precision", "weights", "ghost_threshold"});
+                    "keep_alive", "api_key", "threads", "precision", "weights", "pack_cache", "ghost_threshold"});
   auto insecure = std::make_shared<bool>(false);
   cmd->add_flag("--insecure", *insecure, "allow a non-loopback --host without --api-key");
   cmd->callback([&ctx, insecure] { ctx.exit_code = serve(ctx, *insecure); });

@@ -23,6 +23,7 @@
 
 #include "cli/batch_progress.h"
 #include "cli/commands.h"
+#include "cli/engine_choice.h"
 #include "cli/tag_record_json.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -155,8 +156,9 @@ int run_tag(const TagArgs& a, CliContext& ctx) {
   lo.ledger = &ledger;
   lo.owner = model_id;
   lo.max_batch = std::max(1, a.batch);
-  lo.precision = cfg->precision == "bf16" ? engine::Precision::kBF16 : engine::Precision::kF32;
-  lo.weights_in_place = cfg->weights == "mapped";
+  auto choice = engine_choice(*cfg);
+  if (!choice.ok()) return fail(choice.status(), 2);
+  lo.engine = *choice;
   auto tagger = Wd14Tagger::load(*model_dir, lo);
   if (!tagger.ok()) return fail(tagger.status(), 2);
   auto tctx = (*tagger)->create_context();
@@ -225,7 +227,7 @@ void register_tag(CLI::App& app, CliContext& ctx) {
       ->capture_default_str();
   cmd->add_flag("!--no-retry-failed", a->retry_failed, "with --db: skip images that failed before and did not change");
   cmd->add_flag("--no-progress", a->no_progress, "no progress output");
-  add_config_flags(cmd, ctx, {"models_dir", "precision", "weights", "threads"});
+  add_config_flags(cmd, ctx, {"models_dir", "precision", "weights", "pack_cache", "threads"});
   cmd->callback([&ctx, a] { ctx.exit_code = run_tag(*a, ctx); });
 }
 

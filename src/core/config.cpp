@@ -75,6 +75,7 @@ const std::vector<std::pair<std::string, Setter>>& fields() {
       {"threads", int_field(&Config::threads, 0, 1024)},
       {"precision", choice_field(&Config::precision, {"fp32", "bf16"})},
       {"weights", choice_field(&Config::weights, {"packed", "mapped"})},
+      {"pack_cache", string_field(&Config::pack_cache)},
       {"ghost_threshold",
        [](Config& c, const std::string& v) -> Status {
          SEER_ASSIGN_OR_RETURN(c.ghost_threshold, parse_bytes(v));
@@ -149,6 +150,12 @@ std::string default_models_dir() {
   return base + "/seer/models";
 }
 
+std::string default_pack_cache_dir() {
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const std::string base = xdg && *xdg ? xdg : home_dir() + "/.cache";
+  return base + "/seer/packed";
+}
+
 Status set_config_value(Config& config, const std::string& key, const std::string& value,
                         const std::string& source) {
   for (const auto& [k, setter] : fields()) {
@@ -161,6 +168,7 @@ Status set_config_value(Config& config, const std::string& key, const std::strin
 StatusOr<Config> load_config(const ConfigSources& sources) {
   Config config;
   config.models_dir = default_models_dir();
+  config.pack_cache = default_pack_cache_dir();
 
   std::string file = default_config_path();
   bool must_exist = false;

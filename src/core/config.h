@@ -36,6 +36,9 @@ struct Config {
   int threads = 0;               // 0 = all cores
   std::string precision = "fp32";
   std::string weights = "packed";  // packed | mapped (fp32 MatMul weights read in place from the file)
+  // Folder where packed weights are kept between loads; "off": packed at every load.
+  // Default: $XDG_CACHE_HOME/seer/packed or ~/.cache/seer/packed.
+  std::string pack_cache;
   uint64_t ghost_threshold = 256ull << 20;  // RSS the ledger does not explain above this: log, count, trim
 };
 
@@ -53,6 +56,7 @@ std::map<std::string, std::string> environment_map();
 // ~/.config/seer/config.json (or $XDG_CONFIG_HOME/seer/config.json).
 std::string default_config_path();
 std::string default_models_dir();
+std::string default_pack_cache_dir();
 
 StatusOr<Config> load_config(const ConfigSources& sources);
 // Sets one key from its text form; `source` goes into the error message.

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "engine/no_alloc.h"
 #include "engine/onnx/onnx_import.h"
+#include "engine/pack_cache.h"
 #include "engine/passes/passes.h"
 #include "engine/plan.h"
 #include "engine/tfjs/tfjs_import.h"
@@ -39,17 +40,35 @@ class Model::Services : public PrepareServices {
       model_.weights_->put_keyed(k, kUnfilled);
       return static_cast<const void*>(kUnfilled);
     }
+    if (const PackCache::Entry* e = pack_cache.find(k, bytes)) {  // packed by an earlier load
+      SEER_ASSIGN_OR_RETURN(const void* p, model_.weights_->map_file(pack_cache.file(), e->offset, bytes));
+      model_.weights_->put_keyed(k, p);
+      pack_cache.record(k, p, bytes, /*hit=*/true);
+      return p;
+    }
     const auto t0 = std::chrono::steady_clock::now();
     SEER_ASSIGN_OR_RETURN(void* p, model_.weights_->allocate(bytes));
     SEER_RETURN_IF_ERROR(fill(p));
     model_.weights_->put_keyed(k, p);
+    pack_cache.record(k, p, bytes, /*hit=*/false);
     model_.timings_.pack_ms += ms_since(t0);
     return static_cast<const void*>(p);
   }
 
+  PackCache pack_cache;  // during load() only
+
  private:
   Model& model_;
 };
+
+StatusOr<EngineChoice> EngineChoice::parse(std::string_view precision, std::string_view weights) {
+  EngineChoice c;
+  if (precision == "bf16") c.precision = Precision::kBF16;
+  else if (precision != "fp32") return Status::invalid_argument("precision '{}': fp32 or bf16", precision);
+  if (weights == "mapped") c.weights_in_place = true;
+  else if (weights != "packed") return Status::invalid_argument("weights '{}': packed or mapped", weights);
+  return c;
+}
 
 Model::Model() = default;
 Model::~Model() {
@@ -70,13 +89,18 @@ StatusOr<std::shared_ptr<Model>> Model::load(const std::string& path, const Load
                         is_tfjs_model_path(path) ? import_tfjs(path, io) : import_onnx(path, io));
   const double import_ms = ms_since(t0);
   SEER_ASSIGN_OR_RETURN(std::shared_ptr<Model> m,
-                        from_graph(std::move(imported.graph), std::move(imported.weights), options));
+                        assemble(std::move(imported.graph), std::move(imported.weights), options, path));
   m->timings_.import_ms = import_ms;
   return m;
 }
 
 StatusOr<std::shared_ptr<Model>> Model::from_graph(Graph graph, std::unique_ptr<WeightStore> weights,
                                                    const LoadOptions& options) {
+  return assemble(std::move(graph), std::move(weights), options, "");
+}
+
+StatusOr<std::shared_ptr<Model>> Model::assemble(Graph graph, std::unique_ptr<WeightStore> weights,
+                                                 const LoadOptions& options, const std::string& path) {
   if (!options.ledger) return Status::internal("Model: no ledger");
   std::shared_ptr<Model> m(new Model());
   m->graph_ = std::move(graph);
@@ -84,8 +108,9 @@ StatusOr<std::shared_ptr<Model>> Model::from_graph(Graph graph, std::unique_ptr<
   m->owner_ = options.owner;
   m->device_ = options.device;
   m->ledger_ = options.ledger;
-  m->precision_ = options.precision;
-  m->weights_in_place_ = options.weights_in_place;
+  m->precision_ = options.engine.precision;
+  m->weights_in_place_ = options.engine.weights_in_place;
+  m->source_path_ = path;
   m->measure_only_ = options.measure_only;
   m->max_batch_ = std::max(1, options.max_batch);
   m->services_ = std::make_unique<Services>(*m);
@@ -102,12 +127,37 @@ StatusOr<Model::PlannedBytes> Model::plan_bytes(const std::string& path, LoadOpt
   options.ledger = &scratch_ledger;
   options.reservation = nullptr;
   options.measure_only = true;
+  options.engine.pack_cache_dir.clear();  // a measuring load packs nothing to cache
   SEER_ASSIGN_OR_RETURN(std::shared_ptr<Model> m, load(path, options));
   PlannedBytes out{m->weight_bytes(), m->arena_bytes()};
   return out;
 }
 
+void Model::open_pack_cache(const LoadOptions& options) {
+  if (options.engine.pack_cache_dir.empty() || source_path_.empty() || measure_only_) return;
+  const auto t0 = std::chrono::steady_clock::now();
+  // The slot: everything besides the file that decides which blobs a load packs.
+  std::string slot = fmt::format("{} {} batch {}", to_string(precision_),
+                                 weights_in_place_ ? "mapped" : "packed", max_batch_);
+  for (const Shape& s : options.input_shapes) slot += " " + s.to_string();
+  services_->pack_cache = PackCache::open(options.engine.pack_cache_dir, source_path_, slot);
+  timings_.cache_ms += ms_since(t0);
+}
+
+void Model::save_pack_cache() {
+  PackCache& cache = services_->pack_cache;
+  timings_.cache_hits = cache.hits();
+  timings_.cache_misses = cache.misses();
+  const auto t0 = std::chrono::steady_clock::now();
+  if (const uint64_t bytes = cache.save())
+    log::info("{}: {} packed weights ({:.1f} MB) saved to {}", owner_, cache.misses() + cache.hits(),
+              bytes / 1e6, cache.file());
+  timings_.cache_ms += ms_since(t0);
+  cache = PackCache();  // holds pointers into the weights: not kept past the load
+}
+
 Status Model::build(const LoadOptions& options) {
+  open_pack_cache(options);
   auto t0 = std::chrono::steady_clock::now();
   if (options.fold_constants) SEER_RETURN_IF_ERROR(fold_constants(graph_, *weights_, *services_));
   if (options.fuse) {
@@ -160,6 +210,7 @@ Status Model::build(const LoadOptions& options) {
   }
   timings_.plans_ms = ms_since(t0);
   timings_.plans = static_cast<int>(plans_.size());
+  save_pack_cache();
   // Outputs: the last plan's shapes, with dims that change with the batch marked dynamic.
   for (int v : graph_.outputs) {
     const PlanValue& pv = plans_.back()->values[v];

@@ -24,6 +24,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -35,19 +36,31 @@
 
 namespace seer::engine {
 
+// How a model's weights are held and multiplied: the user's choice per model (config keys
+// `precision`, `weights`, `pack_cache`), carried unchanged from the CLI to every load and plan.
+struct EngineChoice {
+  Precision precision = Precision::kF32;
+  // fp32 MatMul/Gemm weights read straight from the mapped file instead of a packed copy:
+  // half the weight memory and a load that touches no weight bytes, for ~10 % slower GEMMs
+  // (oneDNN re-blocks B on the fly). Weights oneDNN cannot use as stored are packed anyway.
+  bool weights_in_place = false;
+  // Packed weights are kept in files in this folder (PackCache) and mapped by the next load of
+  // the same model instead of packed again. Empty: packed at every load.
+  std::string pack_cache_dir;
+
+  // From the config's words: precision "fp32" | "bf16", weights "packed" | "mapped".
+  static StatusOr<EngineChoice> parse(std::string_view precision, std::string_view weights);
+};
+
 struct LoadOptions {
   MemoryLedger* ledger = nullptr;  // required; must outlive the model
   std::string owner = "model";     // ledger owner of weights and arenas
   DeviceId device;
   int max_batch = 1;
-  Precision precision = Precision::kF32;
+  EngineChoice engine{};
   // When set, exactly one plan for these input shapes (all dims concrete), instead of the
   // per-batch plans; for graphs with other dynamic dims and for `seer onnx-run`.
   std::vector<Shape> input_shapes;
-  // fp32 MatMul/Gemm weights read straight from the mapped file instead of a packed copy:
-  // half the weight memory and a load that touches no weight bytes, for ~10 % slower GEMMs
-  // (oneDNN re-blocks B on the fly). Weights oneDNN cannot use as stored are packed anyway.
-  bool weights_in_place = false;
   // Builds the plans but does not pack weights (their bytes are counted): plan_bytes() uses
   // it; such a model must not run.
   bool measure_only = false;
@@ -73,6 +86,8 @@ struct LoadTimings {
   double passes_ms = 0;  // constant folding, fusions, dead nodes
   double plans_ms = 0;   // per-batch plans: shapes, kernels, arena layout (includes pack_ms)
   double pack_ms = 0;    // packing constant weights (oneDNN reorders, bf16 conversion)
+  double cache_ms = 0;   // pack cache: reading its index, writing a new file
+  int cache_hits = 0, cache_misses = 0;  // packed weights mapped from / packed past the cache
   int plans = 0;
 };
 
@@ -115,7 +130,11 @@ class Model {
 
  private:
   Model();
+  static StatusOr<std::shared_ptr<Model>> assemble(Graph graph, std::unique_ptr<WeightStore> weights,
+                                                   const LoadOptions& options, const std::string& path);
   Status build(const LoadOptions& options);
+  void open_pack_cache(const LoadOptions& options);
+  void save_pack_cache();
   Status run_plan(const Plan& plan, ExecutionContext& ctx, std::span<const Tensor> inputs,
                   std::span<Tensor> outputs, uint8_t* arena) const;
   const Plan* find_plan(std::span<const Tensor> inputs) const;
@@ -136,6 +155,7 @@ class Model {
   size_t loop_output_offset_ = 0;  // batch-loop: where the gathered outputs start in the arena
   size_t max_arity_ = 0;
   LoadTimings timings_;
+  std::string source_path_;  // the file load() read (the pack cache's key); empty from from_graph()
   class Services;
   std::unique_ptr<Services> services_;
 };

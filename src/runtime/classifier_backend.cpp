@@ -30,7 +30,7 @@ std::vector<ScoredLabel> to_labels(std::vector<ClassScore> scores, std::optional
 
 class ClassifierBackend final : public ModelBackend {
  public:
-  ClassifierBackend(ModelDescriptor descriptor, MemoryLedger& ledger, ClassifierSpec spec, EngineChoice choice)
+  ClassifierBackend(ModelDescriptor descriptor, MemoryLedger& ledger, ClassifierSpec spec, engine::EngineChoice choice)
       : descriptor_(std::move(descriptor)),
         ledger_(&ledger),
         spec_(std::move(spec)),
@@ -63,8 +63,7 @@ class ClassifierBackend final : public ModelBackend {
     opt.owner = reservation.owner().empty() ? descriptor_.id : reservation.owner();
     opt.device = reservation.device();
     opt.max_batch = std::clamp(max_batch, 1, kClassifierMaxBatch);
-    opt.precision = choice_.precision;
-    opt.weights_in_place = choice_.weights_in_place;
+    opt.engine = choice_;
     // Every byte is drawn from the reservation (no window in which another load could take
     // them); the plan is the engine's own measurement, so a shortfall fails the load.
     opt.reservation = &reservation;
@@ -129,7 +128,7 @@ class ClassifierBackend final : public ModelBackend {
   ModelDescriptor descriptor_;
   MemoryLedger* ledger_;
   ClassifierSpec spec_;
-  EngineChoice choice_;
+  engine::EngineChoice choice_;
   std::unique_ptr<Classifier> classifier_;
   std::unique_ptr<ClassifierContext> ctx_;
   std::shared_ptr<PlanCache> plans_;
@@ -176,7 +175,7 @@ std::optional<ModelDescriptor> recognise_classifier(const fs::path& dir) {
   return d;
 }
 
-ModelFamily classifier_family(MemoryLedger& ledger, EngineChoice choice) {
+ModelFamily classifier_family(MemoryLedger& ledger, engine::EngineChoice choice) {
   ModelFamily f;
   f.kind = ModelKind::kClassifier;
   f.format = "tfjs|onnx";

@@ -34,7 +34,7 @@ namespace seer {
 std::optional<ModelDescriptor> recognise_classifier(const std::filesystem::path& dir);
 
 // `ledger` owns the tiles prepare() makes and the classifier's buffers.
-ModelFamily classifier_family(MemoryLedger& ledger, EngineChoice choice = {});
+ModelFamily classifier_family(MemoryLedger& ledger, engine::EngineChoice choice = {});
 
 // The classifier a request that names no model gets: the catalog classifier whose seer.json says
 // "default": true (the first by id if several), else nullopt. Reads each classifier's seer.json

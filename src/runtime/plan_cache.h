@@ -2,7 +2,7 @@
 // cached. Backends hand it to the manager's plans; it is shared (shared_ptr) with the plans
 // handed out, so a plan's arena_bytes_at stays valid after its backend is gone.
 //
-//   auto plans = std::make_shared<PlanCache>(dir / "model.onnx", "wd14", EngineChoice{});
+//   auto plans = std::make_shared<PlanCache>(dir / "model.onnx", "wd14", engine::EngineChoice{});
 //   SEER_ASSIGN_OR_RETURN(engine::Model::PlannedBytes at, plans->at(8));   // at.weights, at.arena
 //
 // Thread-safe.
@@ -18,16 +18,9 @@
 
 namespace seer {
 
-// How the runtime's backends load engine models (config keys `precision` and `weights`); the
-// plans must be measured with the same choice, as the bytes differ.
-struct EngineChoice {
-  engine::Precision precision = engine::Precision::kF32;
-  bool weights_in_place = false;  // `weights: mapped`
-};
-
 class PlanCache {
  public:
-  PlanCache(std::filesystem::path model_path, std::string owner, EngineChoice choice)
+  PlanCache(std::filesystem::path model_path, std::string owner, engine::EngineChoice choice)
       : model_path_(std::move(model_path)), owner_(std::move(owner)), choice_(choice) {}
 
   StatusOr<engine::Model::PlannedBytes> at(int batch) {
@@ -36,8 +29,7 @@ class PlanCache {
     engine::LoadOptions lo;
     lo.owner = owner_;
     lo.max_batch = batch;
-    lo.precision = choice_.precision;
-    lo.weights_in_place = choice_.weights_in_place;
+    lo.engine = choice_;  // the plans must be measured with the backend's choice: the bytes differ
     SEER_ASSIGN_OR_RETURN(engine::Model::PlannedBytes b, engine::Model::plan_bytes(model_path_.string(), lo));
     cache_[batch] = b;
     return b;
@@ -46,7 +38,7 @@ class PlanCache {
  private:
   std::filesystem::path model_path_;
   std::string owner_;
-  EngineChoice choice_;
+  engine::EngineChoice choice_;
   std::mutex mu_;
   std::map<int, engine::Model::PlannedBytes> cache_;
 };

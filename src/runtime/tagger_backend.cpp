@@ -24,7 +24,7 @@ std::vector<ScoredLabel> labels(std::vector<ScoredTag> tags) {
 
 class TaggerBackend final : public ModelBackend {
  public:
-  TaggerBackend(ModelDescriptor descriptor, MemoryLedger& ledger, PreprocessSpec spec, EngineChoice choice)
+  TaggerBackend(ModelDescriptor descriptor, MemoryLedger& ledger, PreprocessSpec spec, engine::EngineChoice choice)
       : descriptor_(std::move(descriptor)),
         ledger_(&ledger),
         spec_(std::move(spec)),
@@ -62,8 +62,7 @@ class TaggerBackend final : public ModelBackend {
     opt.owner = reservation.owner().empty() ? descriptor_.id : reservation.owner();
     opt.device = reservation.device();
     opt.max_batch = batch;
-    opt.precision = choice_.precision;
-    opt.weights_in_place = choice_.weights_in_place;
+    opt.engine = choice_;
     // Every byte is drawn from the reservation (no window in which another load could take
     // them); the plan is the engine's own measurement, so a shortfall is a planning bug and
     // fails the load with ResourceExhausted naming it.
@@ -131,7 +130,7 @@ class TaggerBackend final : public ModelBackend {
   ModelDescriptor descriptor_;
   MemoryLedger* ledger_;
   PreprocessSpec spec_;
-  EngineChoice choice_;
+  engine::EngineChoice choice_;
   std::unique_ptr<Wd14Tagger> tagger_;
   std::unique_ptr<TaggerContext> ctx_;
   std::shared_ptr<PlanCache> plans_;
@@ -180,7 +179,7 @@ TagOutput to_tag_output(TagResult r) {
   return o;
 }
 
-ModelFamily tagger_family(MemoryLedger& ledger, EngineChoice choice) {
+ModelFamily tagger_family(MemoryLedger& ledger, engine::EngineChoice choice) {
   ModelFamily f;
   f.kind = ModelKind::kTagger;
   f.format = "onnx";

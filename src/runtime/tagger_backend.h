@@ -26,7 +26,7 @@ namespace seer {
 
 // `ledger` owns the tiles prepare() makes and the tagger's buffers; `choice` is the engine
 // precision and weight mode every tagger of the family loads with (and is planned with).
-ModelFamily tagger_family(MemoryLedger& ledger, EngineChoice choice = {});
+ModelFamily tagger_family(MemoryLedger& ledger, engine::EngineChoice choice = {});
 
 // A tagger's TagResult as the runtime's TagOutput (the same tags, names and scores, and text).
 TagOutput to_tag_output(TagResult result);

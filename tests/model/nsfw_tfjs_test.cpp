@@ -54,7 +54,7 @@ engine::LoadOptions options(MemoryLedger& ledger, const std::string& owner, int 
   opt.ledger = &ledger;
   opt.owner = owner;
   opt.max_batch = max_batch;
-  opt.precision = precision;
+  opt.engine.precision = precision;
   return opt;
 }
 

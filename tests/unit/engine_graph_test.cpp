@@ -208,8 +208,8 @@ TEST(EngineModel, PlannedBytesMatchTheLedgerAfterLoading) {
     LoadOptions opt;
     opt.owner = "wd14";
     opt.max_batch = 3;
-    opt.precision = v.precision;
-    opt.weights_in_place = v.in_place;
+    opt.engine.precision = v.precision;
+    opt.engine.weights_in_place = v.in_place;
     auto planned = Model::plan_bytes(path, opt);
     ASSERT_TRUE(planned.ok()) << planned.status().to_string();
     MemoryLedger ledger;

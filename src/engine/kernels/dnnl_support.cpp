@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include <fmt/format.h>
+
 #include "engine/no_alloc.h"
 
 namespace seer::kernels {
@@ -25,6 +27,12 @@ dnnl::engine& cpu_engine() {
   static dnnl::engine* engine = new dnnl::engine(dnnl::engine::kind::cpu, 0);  // never freed:
   // primitives may outlive static destruction order.
   return *engine;
+}
+
+std::string backend_identity() {
+  const dnnl_version_t* v = dnnl_version();
+  return fmt::format("oneDNN {}.{}.{} {} isa {:#x}", v->major, v->minor, v->patch, v->hash,
+                     static_cast<unsigned>(dnnl_get_effective_cpu_isa()));
 }
 
 dnnl::stream& thread_stream() {

@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -20,6 +21,10 @@ namespace seer::kernels {
 // fp32 accumulation and fp32 outputs (oneDNN uses AVX512_BF16 where the CPU has it).
 enum class Precision : uint8_t { kF32, kBF16 };
 std::string_view to_string(Precision p);
+
+// The GEMM/conv backend this process packs weights for: oneDNN's version and build hash and
+// the CPU ISA it dispatches to ("oneDNN 2.6.3 <hash> isa 0x..."); keys cached packed weights.
+std::string backend_identity();
 
 // An elementwise epilogue applied to a GEMM/conv result (a oneDNN eltwise post-op).
 struct Activation {

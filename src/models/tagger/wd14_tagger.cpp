@@ -33,8 +33,7 @@ StatusOr<std::unique_ptr<Wd14Tagger>> Wd14Tagger::load(const std::filesystem::pa
   lo.owner = options.owner;
   lo.device = options.device;
   lo.max_batch = std::max(1, options.max_batch);
-  lo.precision = options.precision;
-  lo.weights_in_place = options.weights_in_place;
+  lo.engine = options.engine;
   lo.reservation = options.reservation;
   SEER_ASSIGN_OR_RETURN(t->model_, engine::Model::load((dir / kModelFile).string(), lo));
 

@@ -40,8 +40,7 @@ struct TaggerLoadOptions {
   std::string owner = "tagger";    // ledger owner of weights, arena and staging
   DeviceId device{};
   int max_batch = 8;
-  engine::Precision precision = engine::Precision::kF32;
-  bool weights_in_place = false;  // engine::LoadOptions::weights_in_place
+  engine::EngineChoice engine{};  // precision, weights mode, pack cache
   // When set, the weights are drawn from it (the runtime's planned load) instead of the ledger.
   Reservation* reservation = nullptr;
 };
