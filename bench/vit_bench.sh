@@ -3,7 +3,7 @@
 # weights), same file, same machine, same run. Prints img/s per batch, seer/ORT ratios, load time and
 # peak RSS.
 #
-#   bench/vit_bench.sh [--seer build/seer] [--precision fp32,bf16,fp32-mapped] [--batch 1,4,8] [--seconds 10]
+#   bench/vit_bench.sh [--seer build/seer] [--precision fp32,bf16,fp32-mapped,fp32-cached,bf16-cached] [--batch 1,4,8] [--seconds 10]
 #                      [--threads 2] [--opset 13|17] [--model FILE.onnx] [--no-seer] [--no-ort]
 #
 # The model is made on first use by tools/gen_vit_b16.py (Debian python3-torch) into the git-ignored
@@ -56,8 +56,16 @@ if [ "$run_seer" = 1 ]; then
   for p in "${plist[@]}"; do
     echo "vit_bench: seer $p, $threads threads, batches $batch, ${seconds}s each" >&2
     # "fp32-mapped": fp32 with the MatMul weights read in place from the file (--weights mapped).
+    # "<p>-cached": packed weights mapped from a pack cache a first, unmeasured load filled.
     weights=packed; [[ "$p" == *-mapped ]] && weights=mapped
-    if "$seer" bench --onnx "$model" --batch "$batch" --precision "${p%-mapped}" --weights "$weights" \
+    cache=()
+    if [[ "$p" == *-cached ]]; then
+      cache=(--pack-cache "$tmp/pack-cache")
+      "$seer" bench --onnx "$model" --batch 1 --precision "${p%-cached}" --seconds 0 --threads "$threads" \
+        "${cache[@]}" > /dev/null 2>&1 || true
+    fi
+    base=${p%-mapped}; base=${base%-cached}
+    if "$seer" bench --onnx "$model" --batch "$batch" --precision "$base" --weights "$weights" "${cache[@]}" \
          --seconds "$seconds" --threads "$threads" --json > "$tmp/seer_$p.out" 2> "$tmp/seer_$p.err"; then
       tail -n 1 "$tmp/seer_$p.out" > "$tmp/seer_$p.json"
     else

@@ -137,8 +137,8 @@ void Model::open_pack_cache(const LoadOptions& options) {
   if (options.engine.pack_cache_dir.empty() || source_path_.empty() || measure_only_) return;
   const auto t0 = std::chrono::steady_clock::now();
   // The slot: everything besides the file that decides which blobs a load packs.
-  std::string slot = fmt::format("{} {} batch {}", to_string(precision_),
-                                 weights_in_place_ ? "mapped" : "packed", max_batch_);
+  // Not the max batch: blobs are keyed by their layout, and a file keeps those of other batches.
+  std::string slot = fmt::format("{} {}", to_string(precision_), weights_in_place_ ? "mapped" : "packed");
   for (const Shape& s : options.input_shapes) slot += " " + s.to_string();
   services_->pack_cache = PackCache::open(options.engine.pack_cache_dir, source_path_, slot);
   timings_.cache_ms += ms_since(t0);

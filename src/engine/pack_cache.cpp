@@ -174,15 +174,27 @@ uint64_t PackCache::save() {
     log::warn("pack cache: cannot create a file in {}: {}", target.parent_path().string(), std::strerror(errno));
     return 0;
   }
+  // Blobs of the old file this load did not ask for (another max batch's layouts) are kept.
+  std::vector<Used> kept;
+  {
+    std::unordered_map<std::string, bool> used_keys;
+    for (const Used& u : used_) used_keys[u.key] = true;
+    for (const auto& [key, e] : entries_)
+      if (!used_keys.count(key)) kept.push_back({key, nullptr, e.bytes});
+  }
+  const int old_fd = kept.empty() ? -1 : ::open(file_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (old_fd < 0) kept.clear();
+  std::vector<Used> all = used_;
+  all.insert(all.end(), kept.begin(), kept.end());
   std::string meta;
   put_str(meta, identity_);
-  put(meta, static_cast<uint32_t>(used_.size()));
+  put(meta, static_cast<uint32_t>(all.size()));
   // Offsets depend on the meta size, which depends on the offsets' width only: fixed u64s.
   uint64_t meta_bytes = meta.size();
-  for (const Used& u : used_) meta_bytes += 4 + u.key.size() + 16;
+  for (const Used& u : all) meta_bytes += 4 + u.key.size() + 16;
   uint64_t offset = align_up(kHeaderBytes + meta_bytes);
   std::vector<uint64_t> offsets;
-  for (const Used& u : used_) {
+  for (const Used& u : all) {
     put_str(meta, u.key);
     put(meta, offset);
     put(meta, u.bytes);
@@ -195,7 +207,20 @@ uint64_t PackCache::save() {
   put(header, static_cast<uint64_t>(meta.size()));
   bool ok = meta.size() == meta_bytes && write_at(fd, header.data(), header.size(), 0) &&
             write_at(fd, meta.data(), meta.size(), kHeaderBytes);
-  for (size_t i = 0; i < used_.size() && ok; ++i) ok = write_at(fd, used_[i].data, used_[i].bytes, offsets[i]);
+  for (size_t i = 0; i < all.size() && ok; ++i) {
+    if (all[i].data) {
+      ok = write_at(fd, all[i].data, all[i].bytes, offsets[i]);
+      continue;
+    }
+    // A kept blob: copied from the old file in 1 MiB pieces.
+    const uint64_t from = entries_.at(all[i].key).offset;
+    std::vector<char> chunk(std::min<uint64_t>(all[i].bytes, 1 << 20));
+    for (uint64_t done = 0; done < all[i].bytes && ok; done += chunk.size()) {
+      const uint64_t n = std::min<uint64_t>(chunk.size(), all[i].bytes - done);
+      ok = read_at(old_fd, chunk.data(), n, from + done) && write_at(fd, chunk.data(), n, offsets[i] + done);
+    }
+  }
+  if (old_fd >= 0) ::close(old_fd);
   ok = ok && ftruncate(fd, static_cast<off_t>(file_bytes)) == 0 && fchmod(fd, 0644) == 0;
   const int err = errno;
   ::close(fd);

@@ -3,11 +3,13 @@
 // model maps them from the page cache instead of packing again (ViT-B/16@448 fp32: packing
 // writes 360 MB of fresh memory, ~0.7 s here; mapping it is free until the first run reads it).
 //
-// A file serves one slot — model path + precision + weights mode + plan shapes — and is valid
+// A file serves one slot — model path + precision + weights mode (+ the fixed input shapes of
+// `seer onnx-run`) — and is valid
 // only for the same model file (size, mtime, inode), the same seer binary, the same oneDNN
 // build and CPU ISA: anything else is a miss and the file is replaced. Entries are looked up by
 // the packing key (node, kernel layout, bytes), so a kernel that chooses another layout never
-// reads a stale blob. Files are written whole under a temporary name and renamed into place:
+// reads a stale blob; blobs another max batch needed stay in the file when a load adds its own,
+// so `seer serve` and `seer tag --batch 4` share one file. Files are written whole under a temporary name and renamed into place:
 // a reader never sees a partial file, and a mapping outlives a replacement.
 //
 //   PackCache cache = PackCache::open(dir, "model.onnx", "fp32 packed batch 8");  // never fails
@@ -45,8 +47,9 @@ class PackCache {
   void record(const std::string& key, const void* data, uint64_t bytes, bool hit);
   int hits() const { return hits_; }
   int misses() const { return misses_; }
-  // Writes every recorded blob to a new file when something was packed (a miss); returns the
-  // bytes written (0 when nothing needed saving or the write failed: logged as a warning).
+  // Writes every recorded blob, and the old file's blobs this load did not use, to a new file
+  // when something was packed (a miss); returns the bytes written (0 when nothing needed saving
+  // or the write failed: logged as a warning).
   uint64_t save();
 
  private:

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "engine/model.h"
+#include "engine/pack_cache.h"
 #include "test_util/temp_dir.h"
 
 namespace seer::engine {
@@ -26,21 +27,21 @@ struct Loaded {
   LoadTimings timings;
 };
 
-// Loads `model` at max batch 2 with the given choice and runs a fixed batch of 2.
-Loaded load_and_run(const fs::path& model, const EngineChoice& choice) {
+// Loads `model` at max batch `batch` with the given choice and runs a fixed batch of that size.
+Loaded load_and_run(const fs::path& model, const EngineChoice& choice, int batch = 2) {
   MemoryLedger ledger;
   Loaded r;
   {
     LoadOptions opt;
     opt.ledger = &ledger;
     opt.owner = "cache-test";
-    opt.max_batch = 2;
+    opt.max_batch = batch;
     opt.engine = choice;
     auto m = Model::load(model.string(), opt);
     EXPECT_TRUE(m.ok()) << m.status().to_string();
     if (!m.ok()) return r;
     Shape s = (*m)->inputs()[0].shape;
-    s[0] = 2;
+    s[0] = batch;
     std::vector<float> in(s.numel());
     for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>((i * 7919) % 255) / 127.f - 1.f;
     auto ctx = (*m)->create_context();
@@ -141,6 +142,65 @@ TEST_P(PackCacheTest, ChangedModelOrDamagedFileRepacks) {
   EXPECT_EQ(garbled.timings.cache_hits, 0);
   EXPECT_EQ(garbled.out, first.out);
   EXPECT_EQ(load_and_run(model, choice).timings.cache_misses, 0);
+}
+
+TEST_P(PackCacheTest, OneFileServesEveryMaxBatch) {
+  test::TempDir tmp("seer-pack-cache");
+  const fs::path model = tmp.path() / "model.onnx";
+  fs::copy_file(kFixtures / GetParam() / "model_opset13.onnx", model);
+  EngineChoice choice;
+  choice.pack_cache_dir = (tmp.path() / "cache").string();
+  const Loaded one = load_and_run(model, choice, 1);
+  const Loaded five = load_and_run(model, choice, 5);  // may need blobs of other layouts
+  EXPECT_GT(five.timings.cache_hits + five.timings.cache_misses, 0);
+  // Both max batches now load without packing: the second save kept the first's blobs.
+  const Loaded one_again = load_and_run(model, choice, 1);
+  const Loaded five_again = load_and_run(model, choice, 5);
+  EXPECT_EQ(one_again.timings.cache_misses, 0);
+  EXPECT_EQ(five_again.timings.cache_misses, 0);
+  EXPECT_EQ(one_again.out, one.out);
+  EXPECT_EQ(five_again.out, five.out);
+  EXPECT_EQ(cache_files(choice.pack_cache_dir).size(), 1u);
+}
+
+// The file format on its own: a load that adds blobs keeps the old file's other blobs, and the
+// bytes read back are the bytes written.
+TEST(PackCache, SaveKeepsBlobsThisLoadDidNotUse) {
+  test::TempDir tmp("seer-pack-cache");
+  const fs::path model = tmp.path() / "model.onnx";
+  std::ofstream(model) << "stand-in model";
+  const std::string dir = (tmp.path() / "cache").string();
+  std::vector<char> a(5000, 'a'), b(100, 'b'), c(70000, 'c');
+  {
+    PackCache cache = PackCache::open(dir, model.string(), "fp32 packed");
+    ASSERT_TRUE(cache.enabled());
+    EXPECT_EQ(cache.find("A", a.size()), nullptr);
+    cache.record("A", a.data(), a.size(), false);
+    cache.record("B", b.data(), b.size(), false);
+    EXPECT_GT(cache.save(), a.size() + b.size());
+  }
+  {
+    PackCache cache = PackCache::open(dir, model.string(), "fp32 packed");
+    EXPECT_NE(cache.find("A", a.size()), nullptr);
+    EXPECT_EQ(cache.find("A", a.size() + 1), nullptr);  // same key, other size: a miss
+    cache.record("C", c.data(), c.size(), false);       // this load needed only C
+    EXPECT_GT(cache.save(), 0u);
+  }
+  PackCache cache = PackCache::open(dir, model.string(), "fp32 packed");
+  EXPECT_EQ(PackCache::open(dir, model.string(), "bf16 packed").find("A", a.size()), nullptr);
+  for (const auto& [key, want] : {std::pair{"A", &a}, std::pair{"B", &b}, std::pair{"C", &c}}) {
+    const PackCache::Entry* e = cache.find(key, want->size());
+    ASSERT_NE(e, nullptr) << key;
+    EXPECT_EQ(e->offset % 4096, 0u);
+    std::vector<char> got(want->size());
+    std::ifstream f(cache.file(), std::ios::binary);
+    f.seekg(static_cast<std::streamoff>(e->offset));
+    f.read(got.data(), static_cast<std::streamsize>(got.size()));
+    EXPECT_EQ(got, *want) << key;
+  }
+  // Nothing packed: nothing written.
+  cache.record("A", a.data(), a.size(), true);
+  EXPECT_EQ(cache.save(), 0u);
 }
 
 TEST(PackCache, UnwritableFolderStillLoads) {
