@@ -16,7 +16,8 @@
 //   seer.Attention(Q, K, V, bias?) -> O          [kernels helper: ops/attention_op.cpp]
 //       Q [B,H,Sq,D], K [B,H,Sk,D] (not transposed), V [B,H,Sk,Dv], bias broadcastable to
 //       [B,H,Sq,Sk] (additive); attribute `scale` (float). O = softmax(scale·Q·Kᵀ + bias)·V,
-//       [B,H,Sq,Dv]. Node opset 1.
+//       [B,H,Sq,Dv]. Node opset 1. Optional string attributes q_layout, k_layout, v_layout,
+//       out_layout: "bhsd" (default, as above) or "bshd" (that operand is [B,S,H,D], rank 4).
 //   seer.QkvAttention(X) -> O                    [ops/attention_op.cpp]
 //       X [B,S,3,H,D] (a QKV projection reshaped), O [B,S,H,D] = seer.Attention of X's three
 //       slices with heads interleaved back; attribute `scale`. Node opset 1.

@@ -65,6 +65,11 @@ bool ints_constant(const Graph& g, int v, std::initializer_list<int64_t> want) {
   return true;
 }
 
+// Transpose(perm [0,2,1,3]): [B,S,H,D] <-> [B,H,S,D], the head split / merge around attention.
+bool head_swap(const Node* n) {
+  return is_op(n, "Transpose") && n->attr_ints("perm") == std::vector<int64_t>{0, 2, 1, 3};
+}
+
 bool registered(const char* name, const char* domain) {
   return OpRegistry::global().find(name, domain, 1) != nullptr;
 }
@@ -219,23 +224,49 @@ Status fuse_attention(Graph& graph, int* count) {
     Node* tr = view.node_of(kt);
     if (!is_op(tr, "Transpose")) continue;
     const std::vector<int64_t> perm = tr->attr_ints("perm");
-    if (perm != std::vector<int64_t>{0, 1, 3, 2} && perm != std::vector<int64_t>{0, 2, 1}) continue;
+    // Kᵀ as [0,1,3,2] of [B,H,S,D] (or [0,2,1] of [B·H,S,D]); or, as HF exports write it (torch
+    // fuses the head split's [0,2,1,3] with the .transpose(-1,-2)), [0,2,3,1] of [B,S,H,D].
+    const bool k_bshd = perm == std::vector<int64_t>{0, 2, 3, 1};
+    if (!k_bshd && perm != std::vector<int64_t>{0, 1, 3, 2} && perm != std::vector<int64_t>{0, 2, 1}) continue;
     bool ok = true;
-    const int k = tr->inputs[0];
-    const int v = graph.nodes[pv_id].inputs[1];
+    int k = tr->inputs[0];
+    int v = graph.nodes[pv_id].inputs[1];
     if (view.only_consumer(kt) >= 0) chain.push_back(view.producer[kt]);
     for (int val : {q, k, v})
       if (graph.values[val].dtype != DataType::kFloat32 && graph.values[val].dtype != DataType::kUndefined) ok = false;
     if (bias != kNoValue && graph.values[bias].shape_known && graph.values[bias].shape.rank() > 4) ok = false;
     if (!ok || !std::isfinite(scale)) continue;
-    const int out = graph.nodes[pv_id].outputs[0];
+    // Head splits and merges: a Transpose(perm [0,2,1,3]) on Q or V whose only consumer is this
+    // block, and one on the output that is its only consumer, are absorbed; the kernel reads and
+    // writes [B,S,H,D] through strides instead of a copy running per operand.
+    bool q_bshd = false, v_bshd = false, out_bshd = false;
+    for (auto [side, flag] : {std::pair{&q, &q_bshd}, std::pair{&v, &v_bshd}}) {
+      Node* t = view.node_of(*side);
+      if (head_swap(t) && view.only_consumer(*side) >= 0) {
+        chain.push_back(view.producer[*side]);
+        *side = t->inputs[0];
+        *flag = true;
+      }
+    }
+    int out = graph.nodes[pv_id].outputs[0];
+    const int out_tr = view.only_consumer(out);
+    if (out_tr >= 0 && head_swap(&graph.nodes[out_tr])) {
+      chain.push_back(out_tr);
+      out = graph.nodes[out_tr].outputs[0];
+      out_bshd = true;
+    }
     const std::string name = graph.nodes[pv_id].name + "/attention";
     for (int id : chain)
       if (id >= 0) graph.nodes[id].dead = true;
     std::vector<int> inputs = {q, k, v};
     if (bias != kNoValue) inputs.push_back(bias);
     const int id = graph.add_node("Attention", kSeerDomain, 1, inputs, {out}, name);
-    graph.nodes[id].set_attr_float("scale", scale);
+    Node& att = graph.nodes[id];
+    att.set_attr_float("scale", scale);
+    if (q_bshd) att.set_attr_string("q_layout", "bshd");
+    if (k_bshd) att.set_attr_string("k_layout", "bshd");
+    if (v_bshd) att.set_attr_string("v_layout", "bshd");
+    if (out_bshd) att.set_attr_string("out_layout", "bshd");
     changed = true;
     if (count) ++*count;
   }
@@ -250,6 +281,10 @@ Status fuse_qkv_attention(Graph& graph, int* count) {
   for (size_t i = 0; i < n_nodes; ++i) {
     Node& att = graph.nodes[i];
     if (att.dead || att.domain != kSeerDomain || att.op_type != "Attention" || att.num_inputs() != 3) continue;
+    // Q, K, V must be the dense [B,H,S,D] slices of the Split below.
+    if (att.attr_string("q_layout", "bhsd") != "bhsd" || att.attr_string("k_layout", "bhsd") != "bhsd" ||
+        att.attr_string("v_layout", "bhsd") != "bhsd")
+      continue;
     std::vector<int> chain = {static_cast<int>(i)};
     // Q, K, V: Squeeze(axis 0) of outputs 0, 1, 2 of one Split(axis 0) into 1 + 1 + 1.
     Node* split = nullptr;
@@ -278,17 +313,18 @@ Status fuse_qkv_attention(Graph& graph, int* count) {
     if (!is_op(tr, "Transpose") || tr->attr_ints("perm") != std::vector<int64_t>{2, 0, 3, 1, 4} ||
         view.only_consumer(t_out) != view.producer[split->outputs[0]])
       continue;
-    // Output: Transpose(perm [0, 2, 1, 3]) back to [B, S, H, D].
-    const int o = att.outputs[0];
-    const int out_tr_id = view.only_consumer(o);
-    if (out_tr_id < 0 || !is_op(&graph.nodes[out_tr_id], "Transpose") ||
-        graph.nodes[out_tr_id].attr_ints("perm") != std::vector<int64_t>{0, 2, 1, 3})
-      continue;
+    // Output: [B, S, H, D], either already (fuse_attention absorbed the Transpose: out_layout
+    // bshd) or through a Transpose(perm [0, 2, 1, 3]) that is its only consumer.
+    int out = att.outputs[0];
+    if (att.attr_string("out_layout", "bhsd") != "bshd") {
+      const int out_tr_id = view.only_consumer(out);
+      if (out_tr_id < 0 || !head_swap(&graph.nodes[out_tr_id])) continue;
+      chain.push_back(out_tr_id);
+      out = graph.nodes[out_tr_id].outputs[0];
+    }
     chain.push_back(view.producer[split->outputs[0]]);
     chain.push_back(view.producer[t_out]);
-    chain.push_back(out_tr_id);
     const int x = tr->inputs[0];
-    const int out = graph.nodes[out_tr_id].outputs[0];
     const float scale = att.attr_float("scale", 1.f);
     const std::string name = att.name + "/qkv";
     for (int id : chain) graph.nodes[id].dead = true;

@@ -25,11 +25,16 @@ Status fuse_matmul_bias(Graph& graph, int* count);
 // -> Softmax(last axis) -> MatMul(·, V), Q/K/V of rank 4 ([B, H, S, D]; rank 3 with perm
 // [0,2,1] as [B·H, S, D]), into seer.Attention(Q, K, V, bias?)
 // with attribute scale. Constant scalar Mul on Q or on Kᵀ (what scaled_dot_product_attention
-// exports) folds into the scale too.
+// exports) folds into the scale too. HF-style exports' head Transposes are absorbed as layout
+// attributes ("bshd": that operand is [B,S,H,D]): Kᵀ given as Transpose(K, perm [0,2,3,1]) of
+// [B,S,H,D] (k_layout); a Transpose(perm [0,2,1,3]) producing Q or V with no other consumer
+// (q_layout, v_layout); a Transpose(perm [0,2,1,3]) that is the output's only consumer
+// (out_layout: the node then writes that Transpose's output).
 Status fuse_attention(Graph& graph, int* count);
 
 // seer.Attention(Squeeze(Split(Transpose(X, perm [2,0,3,1,4]), axis 0)) ×3) -> Transpose(perm
-// [0,2,1,3]), the attention block of timm/HF ViTs, into seer.QkvAttention(X [B,S,3,H,D]) ->
+// [0,2,1,3]) (or out_layout bshd), the attention block of timm ViTs (Q, K, V in the dense
+// layout), into seer.QkvAttention(X [B,S,3,H,D]) ->
 // [B,S,H,D]: the kernel reads Q, K, V strided out of the QKV projection and writes the heads
 // interleaved, so none of the five copies remain.
 Status fuse_qkv_attention(Graph& graph, int* count);
