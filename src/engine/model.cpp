@@ -1,6 +1,7 @@
 #include "engine/model.h"
 
 #include <omp.h>
+#include <sys/mman.h>
 
 #include <array>
 #include <chrono>
@@ -42,6 +43,11 @@ class Model::Services : public PrepareServices {
     }
     if (const PackCache::Entry* e = pack_cache.find(k, bytes)) {  // packed by an earlier load
       SEER_ASSIGN_OR_RETURN(const void* p, model_.weights_->map_file(pack_cache.file(), e->offset, bytes));
+      // Page tables filled now (~6 ms for 360 MB from the page cache) rather than by ~90k
+      // faults in the first run. Best effort: kernels before 5.14 lack it.
+#ifdef MADV_POPULATE_READ
+      madvise(const_cast<void*>(p), bytes, MADV_POPULATE_READ);
+#endif
       model_.weights_->put_keyed(k, p);
       pack_cache.record(k, p, bytes, /*hit=*/true);
       return p;
