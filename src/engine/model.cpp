@@ -50,6 +50,7 @@ class Model::Services : public PrepareServices {
 #endif
       model_.weights_->put_keyed(k, p);
       pack_cache.record(k, p, bytes, /*hit=*/true);
+      model_.timings_.cache_mapped_bytes += bytes;
       return p;
     }
     const auto t0 = std::chrono::steady_clock::now();

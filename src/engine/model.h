@@ -88,6 +88,7 @@ struct LoadTimings {
   double pack_ms = 0;    // packing constant weights (oneDNN reorders, bf16 conversion)
   double cache_ms = 0;   // pack cache: reading its index, writing a new file
   int cache_hits = 0, cache_misses = 0;  // packed weights mapped from / packed past the cache
+  uint64_t cache_mapped_bytes = 0;       // bytes of the hits (ledger tag weights, file-mapped)
   int plans = 0;
 };
 

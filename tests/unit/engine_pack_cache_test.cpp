@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <utime.h>
 
+#include <cctype>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -201,6 +202,58 @@ TEST(PackCache, SaveKeepsBlobsThisLoadDidNotUse) {
   // Nothing packed: nothing written.
   cache.record("A", a.data(), a.size(), true);
   EXPECT_EQ(cache.save(), 0u);
+}
+
+// Resident bytes of the mappings of `file` in this process (/proc/self/smaps).
+uint64_t resident_bytes_of(const std::string& file) {
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool in_file = false;
+  uint64_t kib = 0;
+  while (std::getline(smaps, line)) {
+    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') != std::string::npos &&
+        line.find(':') > line.find(' ')) {
+      in_file = line.size() >= file.size() && line.compare(line.size() - file.size(), file.size(), file) == 0;
+    } else if (in_file && line.rfind("Rss:", 0) == 0) {
+      kib += std::stoull(line.substr(4));
+    }
+  }
+  return kib * 1024;
+}
+
+// Memory truth: what the ledger calls the model's weights from the cache file is what the OS
+// shows resident from that file (the blobs are page-aligned and prefaulted at load).
+TEST(PackCache, MappedBlobsAreResidentAsTheLedgerSays) {
+  test::TempDir tmp("seer-pack-cache");
+  const fs::path model = tmp.path() / "model.onnx";
+  fs::copy_file(kFixtures / "hf_vit/model_opset13.onnx", model);
+  EngineChoice choice;
+  choice.pack_cache_dir = (tmp.path() / "cache").string();
+  load_and_run(model, choice);  // fills the cache
+  const auto files = cache_files(choice.pack_cache_dir);
+  ASSERT_EQ(files.size(), 1u);
+  MemoryLedger ledger;
+  LoadOptions opt;
+  opt.ledger = &ledger;
+  opt.owner = "cache-test";
+  opt.max_batch = 2;
+  opt.engine = choice;
+  uint64_t with_cache = 0;
+  {
+    auto m = Model::load(model.string(), opt);
+    ASSERT_TRUE(m.ok()) << m.status().to_string();
+    ASSERT_GT((*m)->load_timings().cache_hits, 0);
+    const LoadTimings& lt = (*m)->load_timings();
+    with_cache = lt.cache_mapped_bytes;
+    // Each blob is page-aligned in the file, so at most one partial page per blob is extra.
+    const uint64_t resident = resident_bytes_of(fs::canonical(files[0]).string());
+    EXPECT_GE(resident, lt.cache_mapped_bytes);
+    EXPECT_LT(resident, lt.cache_mapped_bytes + 4096ull * lt.cache_hits);
+    EXPECT_EQ(ledger.device_usage(DeviceId{})->used_bytes, (*m)->weight_bytes());
+  }
+  EXPECT_EQ(ledger.device_usage(DeviceId{})->used_bytes, 0u) << "the ledger keeps bytes after the model is gone";
+  EXPECT_EQ(resident_bytes_of(fs::canonical(files[0]).string()), 0u) << "a cache mapping outlived the model";
+  EXPECT_GT(with_cache, 0u);
 }
 
 TEST(PackCache, UnwritableFolderStillLoads) {
