@@ -27,6 +27,7 @@ struct Tile {  // one thread's working set, carved from scratch
   float* v;     // [key blocks · kBlockK][dv_pad]
   float* s;     // [kBlockQ][kBlockK]
   float* o;     // [kBlockQ][dv_pad]
+  float* q;     // [kBlockQ][head_dim]: the block's Q rows, contiguous (see attention_block)
   float* m;     // [kBlockQ] running max
   float* l;     // [kBlockQ] running sum
   uint32_t* q2;  // bf16 path: [kBlockQ][d_pad / 2] pairs of Q's row
@@ -37,8 +38,8 @@ int64_t even(int64_t x) { return (x + 1) & ~int64_t{1}; }
 
 size_t tile_bytes(int64_t d, int64_t dv_pad, int64_t kv_pad) {
   return align64(d * kv_pad * 4) + align64(kv_pad * dv_pad * 4) + align64(kBlockQ * kBlockK * 4) +
-         align64(kBlockQ * dv_pad * 4) + 2 * align64(kBlockQ * 4) + align64(kBlockQ * even(d) * 2) +
-         align64(kBlockQ * kBlockK * 2);
+         align64(kBlockQ * dv_pad * 4) + align64(kBlockQ * d * 4) + 2 * align64(kBlockQ * 4) +
+         align64(kBlockQ * even(d) * 2) + align64(kBlockQ * kBlockK * 2);
 }
 
 Tile carve(uint8_t* base, int64_t d, int64_t dv_pad, int64_t kv_pad) {
@@ -51,6 +52,8 @@ Tile carve(uint8_t* base, int64_t d, int64_t dv_pad, int64_t kv_pad) {
   base += align64(kBlockQ * kBlockK * 4);
   t.o = reinterpret_cast<float*>(base);
   base += align64(kBlockQ * dv_pad * 4);
+  t.q = reinterpret_cast<float*>(base);
+  base += align64(kBlockQ * d * 4);
   t.m = reinterpret_cast<float*>(base);
   base += align64(kBlockQ * 4);
   t.l = reinterpret_cast<float*>(base);
@@ -117,6 +120,15 @@ SEER_INLINE void pv_rows_any(const float* p, int64_t nk, const float* v, int64_t
   }
 }
 
+// K and V rows of a [B,S,H,D] layout sit H·D floats apart (3 KiB for ViT-B): the hardware
+// prefetcher, which follows streams within a page, misses them, so the packs fetch rows ahead.
+constexpr int64_t kPrefetchRows = 8;
+SEER_INLINE void prefetch_row(const float* base, int64_t row, int64_t rows, int64_t stride, int64_t n) {
+  if (row >= rows) return;
+  const float* r = base + row * stride;
+  for (int64_t c = 0; c < n; c += kLanes) __builtin_prefetch(r + c);
+}
+
 // Packs Kᵀ (zero keys past the end) and V (zero lanes past dv) of one head.
 SEER_KERNEL_CLONES void pack_head(const AttentionParams& p, int64_t dv_pad, const float* kb,
                                   const float* vb, Tile t) {
@@ -127,6 +139,7 @@ SEER_KERNEL_CLONES void pack_head(const AttentionParams& p, int64_t dv_pad, cons
     for (int64_t j = 0; j < kBlockK; ++j) {
       if (j0 + j < p.kv_len) {
         const float* kr = kb + (j0 + j) * p.k.s;
+        prefetch_row(kb, j0 + j + kPrefetchRows, p.kv_len, p.k.s, d);
         for (int64_t i = 0; i < d; ++i) kt[i * kBlockK + j] = kr[i];
       } else {
         for (int64_t i = 0; i < d; ++i) kt[i * kBlockK + j] = 0.f;
@@ -137,6 +150,7 @@ SEER_KERNEL_CLONES void pack_head(const AttentionParams& p, int64_t dv_pad, cons
     float* dst = t.v + j * dv_pad;
     if (j < p.kv_len) {
       const float* vr = vb + j * p.v.s;
+      prefetch_row(vb, j + kPrefetchRows, p.kv_len, p.v.s, dv);
       for (int64_t c = 0; c < dv; ++c) dst[c] = vr[c];
       for (int64_t c = dv; c < dv_pad; ++c) dst[c] = 0.f;
     } else {
@@ -211,7 +225,12 @@ SEER_KERNEL_CLONES void attention_block(const AttentionParams& p, int64_t dv_pad
                                         float* out, Tile t) {
   const int64_t d = p.head_dim;
   const int64_t nq = std::min(kBlockQ, p.q_len - q0);
-  const float* qb = q + b * p.q.b + h * p.q.h + q0 * p.q.s;
+  // The block's Q rows are re-read for every key block: copied contiguous first. Read in place
+  // from a [B,S,H,D] layout (row stride H·D, e.g. 3 KiB for ViT-B) the 64 rows would fall into
+  // a few L1 sets and evict each other (~20% slower at S = 785).
+  const float* qsrc = q + b * p.q.b + h * p.q.h + q0 * p.q.s;
+  for (int64_t r = 0; r < nq; ++r) std::memcpy(t.q + r * d, qsrc + r * p.q.s, d * sizeof(float));
+  const float* qb = t.q;
   start_block(nq, dv_pad, t);
   for (int64_t k0 = 0; k0 < p.kv_len; k0 += kBlockK) {
     const int64_t nk = std::min(kBlockK, p.kv_len - k0);
@@ -219,8 +238,8 @@ SEER_KERNEL_CLONES void attention_block(const AttentionParams& p, int64_t dv_pad
     const float* vblk = t.v + k0 * dv_pad;
     // Scores.
     int64_t r = 0;
-    for (; r + 4 <= nq; r += 4) scores_rows<4>(qb + r * p.q.s, p.q.s, kt, d, t.s + r * kBlockK);
-    for (; r < nq; ++r) scores_rows<1>(qb + r * p.q.s, p.q.s, kt, d, t.s + r * kBlockK);
+    for (; r + 4 <= nq; r += 4) scores_rows<4>(qb + r * d, d, kt, d, t.s + r * kBlockK);
+    for (; r < nq; ++r) scores_rows<1>(qb + r * d, d, kt, d, t.s + r * kBlockK);
     online_softmax(p, bias, b, h, q0, k0, nq, nk, dv_pad, t);
     // O += P·V, 64 output columns at a time.
     for (int64_t c0 = 0; c0 < dv_pad; c0 += 4 * kLanes) {
@@ -259,6 +278,7 @@ SEER_BF16_TARGET void pack_head_bf16(const AttentionParams& p, int64_t dv_pad, c
     for (int64_t j = 0; j < kBlockK; ++j) {
       if (j0 + j < p.kv_len) {
         const float* kr = kb + (j0 + j) * p.k.s;
+        prefetch_row(kb, j0 + j + kPrefetchRows, p.kv_len, p.k.s, d);
         for (int64_t i = 0; i < d2; ++i)
           blk[i * kBlockK + j] = bf16_pair(kr[2 * i], 2 * i + 1 < d ? kr[2 * i + 1] : 0.f);
       } else {
@@ -271,6 +291,8 @@ SEER_BF16_TARGET void pack_head_bf16(const AttentionParams& p, int64_t dv_pad, c
     uint32_t* dst = v2 + (j / 2) * dv_pad;
     const float* r0 = j < p.kv_len ? vb + j * p.v.s : nullptr;
     const float* r1 = j + 1 < p.kv_len ? vb + (j + 1) * p.v.s : nullptr;
+    prefetch_row(vb, j + kPrefetchRows, p.kv_len, p.v.s, dv);
+    prefetch_row(vb, j + 1 + kPrefetchRows, p.kv_len, p.v.s, dv);
     for (int64_t c = 0; c < dv_pad; ++c) {
       const bool in = c < dv;
       dst[c] = bf16_pair(r0 && in ? r0[c] : 0.f, r1 && in ? r1[c] : 0.f);
