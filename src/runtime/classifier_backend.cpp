@@ -134,14 +134,6 @@ class ClassifierBackend final : public ModelBackend {
   std::shared_ptr<PlanCache> plans_;
 };
 
-std::optional<uint64_t> file_size_of(const fs::path& p) {
-  std::error_code ec;
-  if (!fs::is_regular_file(p, ec)) return std::nullopt;
-  const uint64_t n = fs::file_size(p, ec);
-  if (ec) return std::nullopt;
-  return n;
-}
-
 }  // namespace
 
 std::optional<ModelDescriptor> recognise_classifier(const fs::path& dir) {

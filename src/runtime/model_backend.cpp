@@ -57,9 +57,6 @@ bool ModelFamilyRegistry::has_backend(ModelKind kind) const {
   return false;
 }
 
-namespace {
-
-// Regular file (symlinks followed, as in the HF cache where snapshot files point into blobs/).
 std::optional<uint64_t> file_size_of(const fs::path& p) {
   std::error_code ec;
   if (!fs::is_regular_file(p, ec)) return std::nullopt;
@@ -67,6 +64,8 @@ std::optional<uint64_t> file_size_of(const fs::path& p) {
   if (ec) return std::nullopt;
   return n;
 }
+
+namespace {
 
 std::optional<ModelDescriptor> recognise_files(const fs::path& dir, ModelKind kind,
                                                std::initializer_list<const char*> required) {

@@ -126,6 +126,10 @@ class ModelFamilyRegistry {
 // - classifier: an nsfwjs TF.js folder or an HF image classifier (runtime/classifier_backend.h,
 //   recognise_classifier).
 std::optional<ModelDescriptor> recognise_wd14_tagger(const std::filesystem::path& dir);
+// The size of a regular file (symlinks followed, as in the HF cache where snapshot files point
+// into blobs/); nullopt for a missing file or anything else. What the recognisers add up into
+// ModelDescriptor::size_bytes.
+std::optional<uint64_t> file_size_of(const std::filesystem::path& p);
 // A registry with the recognise-only families above.
 ModelFamilyRegistry default_family_registry();
 
