@@ -12,11 +12,7 @@
 // is a 4xx and the next request is served, an unknown model is a 404.
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -27,51 +23,29 @@
 #include <set>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/base64.h"
+#include "test_util/serve_process.h"
+#include "test_util/temp_dir.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using seer::test::kSeerBinary;
+using seer::test::kSeerSource;
+using seer::test::read_file;
 
 namespace {
 
-const fs::path kSource = SEER_SOURCE_DIR;
-const fs::path kBinary = fs::path(SEER_BINARY_DIR) / "seer";
 const char* const kNsfwId = "nsfwjs/mobilenet_v2";
 const char* const kVitId = "vit-classifier-tiny";
 constexpr double kNsfwTol = 1e-3;  // tfjs vs seer's engine, same input tensor (FORMAT.md, README)
 constexpr double kVitTol = 1e-4;
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 json read_json(const fs::path& p) {
   std::ifstream in(p);
   return json::parse(in);
-}
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 // Where `make models` put the nsfwjs folders (the Makefile exports SEER_MODELS_DIR to ctest).
@@ -114,85 +88,39 @@ void expect_classification(const json& got, const json& labels, const json& want
 class ServeClassify : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(fs::exists(kBinary)) << kBinary;
+    ASSERT_TRUE(fs::exists(kSeerBinary)) << kSeerBinary;
     const fs::path nsfw_src = nsfwjs_models_dir() / "mobilenet_v2";
     ASSERT_TRUE(fs::exists(nsfw_src / "model.json") && fs::exists(nsfw_src / "seer.json"))
         << nsfw_src << " is missing: run `make models` (tools/nsfwjs/setup.sh) or set SEER_MODELS_DIR";
-    char tmpl[] = "/tmp/seer-serve-classify-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    tmp_ = tmpl;
     // The catalog does not follow symlinked folders, so the folder is real and its files link to
     // the installed ones (2.6 MB not copied); the HF fixture is copied.
-    const fs::path nsfw = tmp_ / "models" / kNsfwId;
+    const fs::path models = tmp_.path() / "models";
+    const fs::path nsfw = models / kNsfwId;
     fs::create_directories(nsfw);
     for (const auto& e : fs::directory_iterator(nsfw_src)) fs::create_symlink(e.path(), nsfw / e.path().filename());
-    const fs::path vit = tmp_ / "models" / kVitId;
+    const fs::path vit = models / kVitId;
     fs::create_directories(vit);
     for (const char* f : {"model.onnx", "config.json", "preprocessor_config.json"}) {
-      fs::copy_file(kSource / "tests/fixtures/models/vit-classifier-tiny" / f, vit / f);
+      fs::copy_file(kSeerSource / "tests/fixtures/models/vit-classifier-tiny" / f, vit / f);
     }
-    fs::create_directories(tmp_ / "cache");
-    fs::create_directories(tmp_ / "config");
-    port_ = free_port();
-    ASSERT_GT(port_, 0);
-
-    const std::string port = std::to_string(port_);
-    const std::string models_dir = (tmp_ / "models").string();
-    const std::string log = (tmp_ / "serve.log").string();
-    pid_ = ::fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      ::setenv("XDG_CACHE_HOME", (tmp_ / "cache").c_str(), 1);
-      ::setenv("XDG_CONFIG_HOME", (tmp_ / "config").c_str(), 1);
-      FILE* f = std::freopen(log.c_str(), "w", stdout);
-      (void)f;
-      ::dup2(STDOUT_FILENO, STDERR_FILENO);
-      ::execl(kBinary.c_str(), kBinary.c_str(), "serve", "--port", port.c_str(), "--models-dir",
-              models_dir.c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
-    client_->set_read_timeout(120, 0);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
-    bool up = false;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (auto r = client_->Get("/health"); r && r->status == 200) {
-        up = true;
-        break;
-      }
-      int st = 0;
-      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-        pid_ = -1;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    ASSERT_TRUE(up) << "seer serve did not come up; log:\n" << read_file(tmp_ / "serve.log");
+    ASSERT_TRUE(serve_.start(tmp_.path(), {"--models-dir", models.string()}, std::chrono::seconds(15)))
+        << "seer serve did not come up; log:\n" << serve_.log();
   }
 
-  void TearDown() override {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      int st = 0;
-      ::waitpid(pid_, &st, 0);
-    }
-    std::error_code ec;
-    if (!tmp_.empty()) fs::remove_all(tmp_, ec);
+  httplib::Result get(const std::string& path) { return serve_.client(120).Get(path); }
+  httplib::Result post(const json& body) {
+    return serve_.client(120).Post("/v1/classify", body.dump(), "application/json");
   }
+  std::string b64(const fs::path& rel) { return seer::base64_encode(read_file(kSeerSource / "tests/fixtures" / rel)); }
+  std::string log() { return serve_.log(); }
 
-  httplib::Result post(const json& body) { return client_->Post("/v1/classify", body.dump(), "application/json"); }
-  std::string b64(const fs::path& rel) { return seer::base64_encode(read_file(kSource / "tests/fixtures" / rel)); }
-  std::string log() { return read_file(tmp_ / "serve.log"); }
-
-  fs::path tmp_;
-  int port_ = 0;
-  pid_t pid_ = -1;
-  std::unique_ptr<httplib::Client> client_;
+  seer::test::TempDir tmp_{"seer-serve-classify"};
+  seer::test::ServeProcess serve_;  // declared after tmp_: the server is killed before its folder goes
 };
 
 TEST_F(ServeClassify, NsfwjsAndHfClassifiersAnswerLikeTheirReferences) {
   // The catalog: both folders, kind classifier, their formats.
-  auto r = client_->Get("/v1/models");
+  auto r = get("/v1/models");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 200) << r->body;
   json models = json::parse(r->body);
@@ -208,7 +136,7 @@ TEST_F(ServeClassify, NsfwjsAndHfClassifiersAnswerLikeTheirReferences) {
 
   // nsfwjs MobileNetV2: all 24 fixture photos in one call (the server batches them), then a few
   // alone, by image_url (data URI), image (raw base64) and with no "model" (the default).
-  const json expected = read_json(kSource / "tests/fixtures/nsfw/expected.json");
+  const json expected = read_json(kSeerSource / "tests/fixtures/nsfw/expected.json");
   const json& labels = expected.at("labels");
   const json& results = expected.at("models").at("mobilenet_v2").at("results");
   std::vector<std::string> ids;
@@ -251,7 +179,7 @@ TEST_F(ServeClassify, NsfwjsAndHfClassifiersAnswerLikeTheirReferences) {
   }
 
   // The tiny HF ViT classifier on committed images (one resized from 224, several from photos).
-  const json vit = read_json(kSource / "tests/fixtures/classifier/vit-classifier-tiny.json");
+  const json vit = read_json(kSeerSource / "tests/fixtures/classifier/vit-classifier-tiny.json");
   for (const auto& want : vit.at("results")) {
     r = post({{"image_url", b64(want.at("image").get<std::string>())}, {"model", kVitId}});
     ASSERT_TRUE(r);
@@ -283,12 +211,7 @@ TEST_F(ServeClassify, NsfwjsAndHfClassifiersAnswerLikeTheirReferences) {
                         ids[0] + " after errors");
 
   // SIGTERM -> exit 0.
-  ASSERT_EQ(::kill(pid_, SIGTERM), 0);
-  int st = 0;
-  ASSERT_EQ(::waitpid(pid_, &st, 0), pid_);
-  pid_ = -1;
-  ASSERT_TRUE(WIFEXITED(st)) << log();
-  EXPECT_EQ(WEXITSTATUS(st), 0) << log();
+  EXPECT_EQ(serve_.stop(SIGTERM), 0) << log();
 }
 
 }  // namespace
