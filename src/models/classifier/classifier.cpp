@@ -6,10 +6,6 @@
 
 namespace seer {
 
-size_t ClassifierContext::bytes() const {
-  return staging_.size() + (exec_ ? exec_->arena_bytes() : 0);
-}
-
 bool Classifier::recognise(const std::filesystem::path& dir) {
   // Parsing the spec is the check: a seer.json of another kind, or a config.json without
   // id2label (a text model, a VLM), is not a classifier. The files are a few KiB.
@@ -44,17 +40,10 @@ StatusOr<std::unique_ptr<Classifier>> Classifier::load(const std::filesystem::pa
   std::unique_ptr<Classifier> c(new Classifier());
   SEER_ASSIGN_OR_RETURN(c->spec_, read_classifier_spec(dir));
   c->ledger_ = options.ledger;
-  c->owner_ = options.owner;
+  c->owner_ = options.owner.empty() ? "classifier" : options.owner;
   c->device_ = options.device;
-
-  engine::LoadOptions lo;
-  lo.ledger = options.ledger;
-  lo.owner = options.owner;
-  lo.device = options.device;
-  lo.max_batch = std::max(1, options.max_batch);
-  lo.engine = options.engine;
-  lo.reservation = options.reservation;
-  SEER_ASSIGN_OR_RETURN(c->model_, engine::Model::load(c->spec_.model_path.string(), lo));
+  SEER_ASSIGN_OR_RETURN(c->model_, engine::Model::load(c->spec_.model_path.string(),
+                                                       engine_load_options(options, c->owner_)));
 
   const auto& ins = c->model_->inputs();
   const auto& outs = c->model_->outputs();
@@ -75,13 +64,8 @@ StatusOr<std::unique_ptr<Classifier>> Classifier::load(const std::filesystem::pa
 }
 
 StatusOr<std::unique_ptr<ClassifierContext>> Classifier::create_context(Reservation* from) const {
-  auto ctx = std::make_unique<ClassifierContext>();
-  SEER_ASSIGN_OR_RETURN(ctx->exec_, model_->create_context(from));
   const size_t bytes = static_cast<size_t>(max_batch()) * tensor_elements(preprocess()) * sizeof(float);
-  SEER_ASSIGN_OR_RETURN(ctx->staging_, from ? from->allocate(MemoryTag::kStaging, bytes)
-                                            : ledger_->allocate(device_, owner_, MemoryTag::kStaging, bytes));
-  ctx->outputs_.resize(model_->outputs().size());
-  return ctx;
+  return ImageModelContext::create(*model_, bytes, *ledger_, device_, owner_, from);
 }
 
 Status Classifier::infer(ClassifierContext& ctx, std::span<const Tile* const> tiles,
@@ -95,7 +79,7 @@ Status Classifier::infer(ClassifierContext& ctx, std::span<const Tile* const> ti
   const PreprocessSpec& p = preprocess();
   const Tile::Type want = p.filter == ResizeFilter::kTfBilinearAlignCorners ? Tile::Type::kF32 : Tile::Type::kU8;
   const size_t per_image = tensor_elements(p);
-  float* staging = ctx.staging_.as<float>();
+  float* staging = ctx.staging();
   for (size_t i = 0; i < n; ++i) {
     const Tile& t = *tiles[i];
     if (t.width != p.width || t.height != p.height || t.type != want) {
@@ -109,8 +93,8 @@ Status Classifier::infer(ClassifierContext& ctx, std::span<const Tile* const> ti
   const engine::Shape shape = p.layout == TensorLayout::kNHWC ? engine::Shape{bn, p.height, p.width, 3}
                                                               : engine::Shape{bn, 3, p.height, p.width};
   engine::Tensor input(engine::DataType::kFloat32, shape, static_cast<void*>(staging));
-  SEER_RETURN_IF_ERROR(model_->run(*ctx.exec_, {&input, 1}, ctx.outputs_));
-  const engine::Tensor& out = ctx.outputs_[0];
+  SEER_RETURN_IF_ERROR(model_->run(ctx.exec(), {&input, 1}, ctx.outputs()));
+  const engine::Tensor& out = ctx.outputs()[0];
   const size_t c = labels().size();
   if (out.rank() != 2 || out.shape[0] != bn || out.shape[1] != static_cast<int64_t>(c)) {
     return Status::internal("classifier output has an unexpected shape (rank {})", out.rank());

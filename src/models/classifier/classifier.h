@@ -32,6 +32,7 @@
 #include "image/preprocess.h"
 #include "memory/ledger.h"
 #include "models/classifier/classifier_spec.h"
+#include "models/image_model_context.h"
 
 namespace seer {
 
@@ -44,28 +45,10 @@ struct ClassifyResult {
   std::vector<ClassScore> predictions;  // all classes, score descending
 };
 
-struct ClassifierLoadOptions {
-  MemoryLedger* ledger = nullptr;  // required; must outlive the classifier
-  std::string owner = "classifier";  // ledger owner of weights, arena and staging
-  DeviceId device{};
-  int max_batch = 8;
-  engine::EngineChoice engine{};  // precision, weights mode, pack cache
-  // When set, the weights are drawn from it (the runtime's planned load) instead of the ledger.
-  Reservation* reservation = nullptr;
-};
-
-// Per-thread execution state: the engine's arena and the float input staging buffer
-// (max_batch × 3 × H × W floats, ledger tag staging), both allocated once.
-class ClassifierContext {
- public:
-  size_t bytes() const;
-
- private:
-  friend class Classifier;
-  std::unique_ptr<engine::ExecutionContext> exec_;
-  Buffer staging_;
-  std::vector<engine::Tensor> outputs_;
-};
+// Owner "" is "classifier". The context holds the engine's arena and the float input staging
+// buffer (max_batch × 3 × H × W floats).
+using ClassifierLoadOptions = ImageModelLoadOptions;
+using ClassifierContext = ImageModelContext;
 
 class Classifier {
  public:
@@ -83,6 +66,7 @@ class Classifier {
   const PreprocessSpec& preprocess() const { return spec_.preprocess; }
   int max_batch() const { return model_->max_batch(); }
   const std::vector<std::string>& labels() const { return spec_.labels; }
+  size_t num_classes() const { return spec_.labels.size(); }
   const ClassifierSpec& spec() const { return spec_; }
   const engine::Model& model() const { return *model_; }
 

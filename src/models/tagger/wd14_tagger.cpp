@@ -5,10 +5,6 @@
 
 namespace seer {
 
-size_t TaggerContext::bytes() const {
-  return staging_.size() + (exec_ ? exec_->arena_bytes() : 0);
-}
-
 bool Wd14Tagger::is_model_dir(const std::filesystem::path& dir) {
   std::error_code ec;
   return std::filesystem::is_regular_file(dir / kModelFile, ec) &&
@@ -24,18 +20,11 @@ StatusOr<std::unique_ptr<Wd14Tagger>> Wd14Tagger::load(const std::filesystem::pa
   }
   std::unique_ptr<Wd14Tagger> t(new Wd14Tagger());
   t->ledger_ = options.ledger;
-  t->owner_ = options.owner;
+  t->owner_ = options.owner.empty() ? "tagger" : options.owner;
   t->device_ = options.device;
   SEER_ASSIGN_OR_RETURN(t->tags_, TagList::load(dir / kTagsFile));
-
-  engine::LoadOptions lo;
-  lo.ledger = options.ledger;
-  lo.owner = options.owner;
-  lo.device = options.device;
-  lo.max_batch = std::max(1, options.max_batch);
-  lo.engine = options.engine;
-  lo.reservation = options.reservation;
-  SEER_ASSIGN_OR_RETURN(t->model_, engine::Model::load((dir / kModelFile).string(), lo));
+  SEER_ASSIGN_OR_RETURN(t->model_, engine::Model::load((dir / kModelFile).string(),
+                                                       engine_load_options(options, t->owner_)));
 
   const auto& ins = t->model_->inputs();
   const auto& outs = t->model_->outputs();
@@ -77,13 +66,8 @@ StatusOr<std::unique_ptr<Wd14Tagger>> Wd14Tagger::load(const std::filesystem::pa
 }
 
 StatusOr<std::unique_ptr<TaggerContext>> Wd14Tagger::create_context(Reservation* from) const {
-  auto ctx = std::make_unique<TaggerContext>();
-  SEER_ASSIGN_OR_RETURN(ctx->exec_, model_->create_context(from));
   const size_t bytes = static_cast<size_t>(max_batch()) * tensor_elements(spec_) * sizeof(float);
-  SEER_ASSIGN_OR_RETURN(ctx->staging_, from ? from->allocate(MemoryTag::kStaging, bytes)
-                                            : ledger_->allocate(device_, owner_, MemoryTag::kStaging, bytes));
-  ctx->outputs_.resize(model_->outputs().size());
-  return ctx;
+  return ImageModelContext::create(*model_, bytes, *ledger_, device_, owner_, from);
 }
 
 Status Wd14Tagger::infer(TaggerContext& ctx, std::span<const Tile* const> tiles,
@@ -97,7 +81,7 @@ Status Wd14Tagger::infer(TaggerContext& ctx, std::span<const Tile* const> tiles,
     return Status::invalid_argument("batch of {} over the tagger's max batch {}", n, max_batch());
   }
   const size_t per_image = tensor_elements(spec_);
-  float* staging = ctx.staging_.as<float>();
+  float* staging = ctx.staging();
   for (size_t i = 0; i < n; ++i) {
     const Tile& tile = *tiles[i];
     if (tile.width != spec_.width || tile.height != spec_.height || tile.type != Tile::Type::kU8) {
@@ -111,8 +95,8 @@ Status Wd14Tagger::infer(TaggerContext& ctx, std::span<const Tile* const> tiles,
                             ? engine::Shape{bn, spec_.height, spec_.width, 3}
                             : engine::Shape{bn, 3, spec_.height, spec_.width};
   engine::Tensor input(engine::DataType::kFloat32, shape, static_cast<void*>(staging));
-  SEER_RETURN_IF_ERROR(model_->run(*ctx.exec_, {&input, 1}, ctx.outputs_));
-  const engine::Tensor& out = ctx.outputs_[0];
+  SEER_RETURN_IF_ERROR(model_->run(ctx.exec(), {&input, 1}, ctx.outputs()));
+  const engine::Tensor& out = ctx.outputs()[0];
   if (out.rank() != 2 || out.shape[0] != bn ||
       out.shape[1] != static_cast<int64_t>(num_classes())) {
     return Status::internal("tagger output has an unexpected shape (rank {})", out.rank());

@@ -30,33 +30,16 @@
 #include "engine/model.h"
 #include "image/preprocess.h"
 #include "memory/ledger.h"
+#include "models/image_model_context.h"
 #include "models/tagger/tag_list.h"
 #include "models/tagger/tag_postprocess.h"
 
 namespace seer {
 
-struct TaggerLoadOptions {
-  MemoryLedger* ledger = nullptr;  // required; must outlive the tagger
-  std::string owner = "tagger";    // ledger owner of weights, arena and staging
-  DeviceId device{};
-  int max_batch = 8;
-  engine::EngineChoice engine{};  // precision, weights mode, pack cache
-  // When set, the weights are drawn from it (the runtime's planned load) instead of the ledger.
-  Reservation* reservation = nullptr;
-};
-
-// Per-thread execution state: the engine's arena and the float input staging buffer
-// (max_batch × H × W × 3, ledger tag staging), both allocated once.
-class TaggerContext {
- public:
-  size_t bytes() const;
-
- private:
-  friend class Wd14Tagger;
-  std::unique_ptr<engine::ExecutionContext> exec_;
-  Buffer staging_;
-  std::vector<engine::Tensor> outputs_;
-};
+// Owner "" is "tagger". The context holds the engine's arena and the float input staging buffer
+// (max_batch × H × W × 3 floats).
+using TaggerLoadOptions = ImageModelLoadOptions;
+using TaggerContext = ImageModelContext;
 
 class Wd14Tagger {
  public:
