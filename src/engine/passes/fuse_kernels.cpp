@@ -70,6 +70,34 @@ bool head_swap(const Node* n) {
   return is_op(n, "Transpose") && n->attr_ints("perm") == std::vector<int64_t>{0, 2, 1, 3};
 }
 
+// Which seer.Attention operands are [B,S,H,D] ("bshd") rather than [B,H,S,D].
+struct HeadLayouts {
+  bool q = false, k = false, v = false, out = false;
+};
+
+// Head splits and merges around an attention block: a Transpose(perm [0,2,1,3]) producing *q or
+// *v with no other consumer, and one that is *out's only consumer, are absorbed: their nodes go
+// to *chain (to be killed), *q / *v / *out become the untransposed values, and the kernel reads
+// and writes [B,S,H,D] through strides instead of a copy running per operand.
+HeadLayouts absorb_head_swaps(View& view, int* q, int* v, int* out, std::vector<int>* chain) {
+  HeadLayouts l;
+  for (auto [side, flag] : {std::pair{q, &l.q}, std::pair{v, &l.v}}) {
+    Node* t = view.node_of(*side);
+    if (head_swap(t) && view.only_consumer(*side) >= 0) {
+      chain->push_back(view.producer[*side]);
+      *side = t->inputs[0];
+      *flag = true;
+    }
+  }
+  const int out_tr = view.only_consumer(*out);
+  if (out_tr >= 0 && head_swap(&view.g.nodes[out_tr])) {
+    chain->push_back(out_tr);
+    *out = view.g.nodes[out_tr].outputs[0];
+    l.out = true;
+  }
+  return l;
+}
+
 bool registered(const char* name, const char* domain) {
   return OpRegistry::global().find(name, domain, 1) != nullptr;
 }
@@ -236,25 +264,9 @@ Status fuse_attention(Graph& graph, int* count) {
       if (graph.values[val].dtype != DataType::kFloat32 && graph.values[val].dtype != DataType::kUndefined) ok = false;
     if (bias != kNoValue && graph.values[bias].shape_known && graph.values[bias].shape.rank() > 4) ok = false;
     if (!ok || !std::isfinite(scale)) continue;
-    // Head splits and merges: a Transpose(perm [0,2,1,3]) on Q or V whose only consumer is this
-    // block, and one on the output that is its only consumer, are absorbed; the kernel reads and
-    // writes [B,S,H,D] through strides instead of a copy running per operand.
-    bool q_bshd = false, v_bshd = false, out_bshd = false;
-    for (auto [side, flag] : {std::pair{&q, &q_bshd}, std::pair{&v, &v_bshd}}) {
-      Node* t = view.node_of(*side);
-      if (head_swap(t) && view.only_consumer(*side) >= 0) {
-        chain.push_back(view.producer[*side]);
-        *side = t->inputs[0];
-        *flag = true;
-      }
-    }
     int out = graph.nodes[pv_id].outputs[0];
-    const int out_tr = view.only_consumer(out);
-    if (out_tr >= 0 && head_swap(&graph.nodes[out_tr])) {
-      chain.push_back(out_tr);
-      out = graph.nodes[out_tr].outputs[0];
-      out_bshd = true;
-    }
+    HeadLayouts bshd = absorb_head_swaps(view, &q, &v, &out, &chain);
+    bshd.k = k_bshd;
     const std::string name = graph.nodes[pv_id].name + "/attention";
     for (int id : chain)
       if (id >= 0) graph.nodes[id].dead = true;
@@ -263,10 +275,10 @@ Status fuse_attention(Graph& graph, int* count) {
     const int id = graph.add_node("Attention", kSeerDomain, 1, inputs, {out}, name);
     Node& att = graph.nodes[id];
     att.set_attr_float("scale", scale);
-    if (q_bshd) att.set_attr_string("q_layout", "bshd");
-    if (k_bshd) att.set_attr_string("k_layout", "bshd");
-    if (v_bshd) att.set_attr_string("v_layout", "bshd");
-    if (out_bshd) att.set_attr_string("out_layout", "bshd");
+    if (bshd.q) att.set_attr_string("q_layout", "bshd");
+    if (bshd.k) att.set_attr_string("k_layout", "bshd");
+    if (bshd.v) att.set_attr_string("v_layout", "bshd");
+    if (bshd.out) att.set_attr_string("out_layout", "bshd");
     changed = true;
     if (count) ++*count;
   }
