@@ -5,30 +5,20 @@
 //
 // Outputs: sidecars (default; --skip-existing, --overwrite, --append, --no-sidecar), --jsonl FILE
 // (`-` = stdout; one record per image, tag_record_json.h), --db FILE (tag index: re-runs skip
-// unchanged images, a killed run resumes). The pipeline is models/tagger/tag_pipeline.h.
+// unchanged images, a killed run resumes). The run is cli/batch_command.h's, the model
+// models/tagger/tag_pipeline.h's.
 // Progress goes to stderr: a bar on a TTY, plain lines otherwise; then a summary.
 // Exit code: 0 all images tagged or skipped, 1 some image failed, 2 usage (bad flag, no model).
-#include <unistd.h>
-
-#include <cmath>
-#include <algorithm>
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "cli/batch_progress.h"
+#include "cli/batch_command.h"
 #include "cli/commands.h"
-#include "cli/engine_choice.h"
 #include "cli/tag_record_json.h"
-#include "core/config.h"
-#include "core/log.h"
-#include "memory/ledger.h"
-#include "models/batch/tag_index.h"
 #include "models/tagger/tag_pipeline.h"
 #include "models/tagger/wd14_tagger.h"
 
@@ -37,18 +27,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct TagArgs {
-  std::vector<std::string> paths;
-  std::string model;
-  bool recursive = false;
-  bool hidden = false;
+struct TagArgs : BatchArgs {
   bool overwrite = false;
   bool append = false;
   bool skip_existing = false;
   bool no_sidecar = false;
   std::string caption_ext = ".txt";
-  std::string jsonl;
-  std::string db;
   double threshold = 0.35;
   double character_threshold = 0.85;
   bool mcut = false;
@@ -59,11 +43,6 @@ struct TagArgs {
   std::string exclude;
   bool no_escape = false;
   bool keep_underscores = false;
-  int batch = 8;
-  bool fast = false;
-  int decode_nice = 10;
-  bool retry_failed = true;
-  bool no_progress = false;
 };
 
 StatusOr<TextPlacement> parse_placement(const std::string& s, const char* flag) {
@@ -83,133 +62,82 @@ std::vector<std::string> split_commas(const std::string& s) {
   return out;
 }
 
-// --model: a folder holding model.onnx + selected_tags.csv, or an id under the models dir.
-StatusOr<fs::path> resolve_model(const std::string& model, const std::string& models_dir) {
-  if (model.empty()) {
-    return Status::invalid_argument("--model is required (a WD14 folder, or an id under {})",
-                                    models_dir);
-  }
-  if (Wd14Tagger::is_model_dir(model)) return fs::path(model);
-  fs::path under = fs::path(models_dir) / model;
-  if (Wd14Tagger::is_model_dir(under)) return under;
-  return Status::not_found("model '{}': neither a folder with {} + {} nor an id under {}", model,
-                           Wd14Tagger::kModelFile, Wd14Tagger::kTagsFile, models_dir);
-}
+class TagCommand final : public BatchCommand<Wd14Tagger, TagResult> {
+ public:
+  explicit TagCommand(const TagArgs& args) : BatchCommand("tag", "tagged", args), a_(args) {}
 
-int run_tag(const TagArgs& a, CliContext& ctx) {
-  auto fail = [](const Status& s, int code) {
-    std::fprintf(stderr, "seer tag: %s\n", s.to_string().c_str());
-    return code;
-  };
-  ConfigSources src;
-  if (!ctx.config_file.empty()) src.file = ctx.config_file;
-  src.env = environment_map();
-  src.flags = ctx.flags;
-  auto cfg = load_config(src);
-  if (!cfg.ok()) return fail(cfg.status(), 2);
-
-  TagPipelineOptions opt;
-  TagOptions& t = opt.tag;
-  t.general_threshold = a.threshold;
-  t.character_threshold = a.character_threshold;
-  t.general_mcut = a.mcut || a.mcut_general;
-  t.character_mcut = a.mcut || a.mcut_character;
-  auto chars = parse_placement(a.characters, "--characters");
-  auto rating = parse_placement(a.rating_tag, "--rating-tag");
-  if (!chars.ok()) return fail(chars.status(), 2);
-  if (!rating.ok()) return fail(rating.status(), 2);
-  t.characters_in_text = *chars;
-  t.rating_in_text = *rating;
-  t.exclude = split_commas(a.exclude);
-  t.escape_parentheses = !a.no_escape;
-  t.replace_underscores = !a.keep_underscores;
-  if (static_cast<int>(a.overwrite) + static_cast<int>(a.append) + static_cast<int>(a.skip_existing) > 1) {
-    return fail(Status::invalid_argument("--skip-existing, --overwrite and --append exclude each other"), 2);
-  }
-  if (!a.no_sidecar) {
-    SidecarOptions so;
-    so.mode = a.overwrite ? SidecarMode::kOverwrite
-                          : a.append ? SidecarMode::kAppend : SidecarMode::kSkipExisting;
-    so.extension = a.caption_ext;
-    opt.sidecar = so;
-  }
-  opt.batch = a.batch;
-  opt.decode_threads = cfg->threads;
-  opt.fast_decode = a.fast;
-  opt.decode_nice = std::clamp(a.decode_nice, 0, 19);
-  opt.retry_failed = a.retry_failed;
-
-  auto model_dir = resolve_model(a.model, cfg->models_dir.empty() ? default_models_dir() : cfg->models_dir);
-  if (!model_dir.ok()) return fail(model_dir.status(), 2);
-  const std::string model_id = model_id_of(*model_dir);
-
-  // The file list (sorted per folder, in walk order).
-  const std::vector<WalkedFile> files =
-      walk_images(a.paths, {.recursive = a.recursive, .include_hidden = a.hidden});
-  if (files.empty()) {
-    std::fprintf(stderr, "seer tag: no images found%s\n", a.recursive ? "" : " (folders are read with --recursive for subfolders)");
-    return 0;
+ private:
+  // The post-processing options and the sidecar mode.
+  Status prepare(PipelineOptions& opt) override {
+    tag_.general_threshold = a_.threshold;
+    tag_.character_threshold = a_.character_threshold;
+    tag_.general_mcut = a_.mcut || a_.mcut_general;
+    tag_.character_mcut = a_.mcut || a_.mcut_character;
+    SEER_ASSIGN_OR_RETURN(tag_.characters_in_text, parse_placement(a_.characters, "--characters"));
+    SEER_ASSIGN_OR_RETURN(tag_.rating_in_text, parse_placement(a_.rating_tag, "--rating-tag"));
+    tag_.exclude = split_commas(a_.exclude);
+    tag_.escape_parentheses = !a_.no_escape;
+    tag_.replace_underscores = !a_.keep_underscores;
+    if (static_cast<int>(a_.overwrite) + static_cast<int>(a_.append) + static_cast<int>(a_.skip_existing) > 1) {
+      return Status::invalid_argument("--skip-existing, --overwrite and --append exclude each other");
+    }
+    if (!a_.no_sidecar) {
+      SidecarOptions so;
+      so.mode = a_.overwrite ? SidecarMode::kOverwrite
+                             : a_.append ? SidecarMode::kAppend : SidecarMode::kSkipExisting;
+      so.extension = a_.caption_ext;
+      opt.sidecar = so;
+    }
+    return {};
   }
 
-  MemoryLedger ledger;
-  TaggerLoadOptions lo;
-  lo.ledger = &ledger;
-  lo.owner = model_id;
-  lo.max_batch = std::max(1, a.batch);
-  auto choice = engine_choice(*cfg);
-  if (!choice.ok()) return fail(choice.status(), 2);
-  lo.engine = *choice;
-  auto tagger = Wd14Tagger::load(*model_dir, lo);
-  if (!tagger.ok()) return fail(tagger.status(), 2);
-  auto tctx = (*tagger)->create_context();
-  if (!tctx.ok()) return fail(tctx.status(), 1);
-  log::info("tag: {} ({} classes, input {}x{}, batch {}), {} files", model_id,
-            (*tagger)->num_classes(), (*tagger)->preprocess().width,
-            (*tagger)->preprocess().height, (*tagger)->max_batch(), files.size());
-
-  std::unique_ptr<TagIndex> index;
-  if (!a.db.empty()) {
-    TagRunSettings rs{.model_id = model_id,
-                      .general_threshold = t.general_threshold,
-                      .character_threshold = t.character_threshold,
-                      .general_mcut = t.general_mcut,
-                      .character_mcut = t.character_mcut};
-    auto idx = TagIndex::open(a.db, rs);
-    if (!idx.ok()) return fail(idx.status(), 2);
-    index = std::move(idx).value();
-    opt.index = index.get();
+  // --model: a folder holding model.onnx + selected_tags.csv, or an id under the models dir.
+  StatusOr<ModelFolder> resolve_model(const std::string& model, const std::string& models_dir) const override {
+    if (model.empty()) {
+      return Status::invalid_argument("--model is required (a WD14 folder, or an id under {})",
+                                      models_dir);
+    }
+    if (Wd14Tagger::is_model_dir(model)) return ModelFolder{model, model_id_of(model)};
+    fs::path under = fs::path(models_dir) / model;
+    if (Wd14Tagger::is_model_dir(under)) return ModelFolder{under, model_id_of(under)};
+    return Status::not_found("model '{}': neither a folder with {} + {} nor an id under {}", model,
+                             Wd14Tagger::kModelFile, Wd14Tagger::kTagsFile, models_dir);
   }
 
-  auto jsonl_out = JsonlOutput::open(a.jsonl);
-  if (!jsonl_out.ok()) return fail(jsonl_out.status(), 2);
-  std::ostream* jsonl = jsonl_out->stream();
+  TagRunSettings index_settings(const std::string& model_id) const override {
+    return {.model_id = model_id,
+            .general_threshold = tag_.general_threshold,
+            .character_threshold = tag_.character_threshold,
+            .general_mcut = tag_.general_mcut,
+            .character_mcut = tag_.character_mcut};
+  }
 
-  Wd14TileTagger model(**tagger, **tctx);
-  TagPipeline pipeline(model, ledger, opt);
-  auto summary = run_with_progress<TagResult>(
-      "seer tag", pipeline, files, jsonl, !a.no_progress,
-      [](const std::string& path, const TagResult& r) { return tag_record_json(path, r); });
-  if (!summary.ok()) return fail(summary.status(), 1);
-  print_run_summary("seer tag", "tagged", *summary);
-  return summary->failed > 0 ? 1 : 0;
-}
+  BatchModel<TagResult>& batch_model(const Wd14Tagger& model, TaggerContext& context) override {
+    return model_.emplace(tagger_.emplace(model, context), tag_);
+  }
+
+  std::string record(const std::string& path, const TagResult& r) const override {
+    return tag_record_json(path, r);
+  }
+
+  const TagArgs& a_;
+  TagOptions tag_;
+  std::optional<Wd14TileTagger> tagger_;
+  std::optional<TaggerBatchModel> model_;
+};
 
 }  // namespace
 
 void register_tag(CLI::App& app, CliContext& ctx) {
   auto a = std::make_shared<TagArgs>();
   CLI::App* cmd = app.add_subcommand("tag", "tag images or folders with a WD14 tagger");
-  cmd->add_option("paths", a->paths, "image files and folders")->required();
-  cmd->add_option("--model,-m", a->model, "WD14 folder (model.onnx + selected_tags.csv) or an id under --models-dir");
-  cmd->add_flag("--recursive,-r", a->recursive, "descend into subfolders");
-  cmd->add_flag("--hidden", a->hidden, "include names starting with '.'");
+  add_batch_input_flags(cmd, *a, "WD14 folder (model.onnx + selected_tags.csv) or an id under --models-dir");
   cmd->add_flag("--skip-existing", a->skip_existing, "keep images whose sidecar exists untouched (default)");
   cmd->add_flag("--overwrite", a->overwrite, "replace existing sidecars");
   cmd->add_flag("--append", a->append, "add missing tags to existing sidecars");
   cmd->add_flag("--no-sidecar", a->no_sidecar, "write no sidecar files");
   cmd->add_option("--caption-ext", a->caption_ext, "sidecar extension")->capture_default_str();
-  cmd->add_option("--jsonl", a->jsonl, "write one JSON record per image to FILE (- = stdout)");
-  cmd->add_option("--db", a->db, "SQLite tag index: skip unchanged images, resume after a crash");
+  add_batch_output_flags(cmd, *a, "SQLite tag index: skip unchanged images, resume after a crash");
   cmd->add_option("--threshold", a->threshold, "general tag threshold (p > t)")->capture_default_str();
   cmd->add_option("--character-threshold", a->character_threshold, "character tag threshold")->capture_default_str();
   cmd->add_flag("--mcut", a->mcut, "MCut thresholds for general and character tags (character floor 0.15)");
@@ -220,15 +148,8 @@ void register_tag(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--exclude", a->exclude, "comma-separated tags to leave out (CSV or display names)");
   cmd->add_flag("--no-escape", a->no_escape, "do not escape ( and ) in the text");
   cmd->add_flag("--keep-underscores", a->keep_underscores, "keep the CSV names (no _ -> space)");
-  cmd->add_option("--batch", a->batch, "images per engine call")->capture_default_str();
-  cmd->add_flag("--fast", a->fast, "shrink-on-load for big JPEG/WebP (faster, not bit-exact)");
-  cmd->add_option("--decode-nice", a->decode_nice,
-                  "niceness of the decode threads (0-19): they yield the cores to inference")
-      ->capture_default_str();
-  cmd->add_flag("!--no-retry-failed", a->retry_failed, "with --db: skip images that failed before and did not change");
-  cmd->add_flag("--no-progress", a->no_progress, "no progress output");
-  add_config_flags(cmd, ctx, {"models_dir", "precision", "weights", "pack_cache", "threads"});
-  cmd->callback([&ctx, a] { ctx.exit_code = run_tag(*a, ctx); });
+  add_batch_run_flags(cmd, *a, ctx);
+  cmd->callback([&ctx, a] { ctx.exit_code = TagCommand(*a).run(ctx); });
 }
 
 }  // namespace seer::cli
