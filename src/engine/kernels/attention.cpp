@@ -220,6 +220,27 @@ SEER_INLINE void write_out(const AttentionParams& p, int64_t dv_pad, int64_t b, 
   }
 }
 
+// The two products of one key block, each its own (non-inlined) function: inlined into
+// attention_block, with its softmax and four pv_rows widths around it, GCC spilled one of the
+// 16 P·V accumulators to the stack, and the store-to-load chain through it cost ~25% of the time.
+SEER_KERNEL_CLONES __attribute__((noinline)) void scores_tile(const float* qb, int64_t d, const float* kt,
+                                                             int64_t nq, float* s) {
+  int64_t r = 0;
+  for (; r + 4 <= nq; r += 4) scores_rows<4>(qb + r * d, d, kt, d, s + r * kBlockK);
+  for (; r < nq; ++r) scores_rows<1>(qb + r * d, d, kt, d, s + r * kBlockK);
+}
+
+// O += P·V, 64 output columns at a time.
+SEER_KERNEL_CLONES __attribute__((noinline)) void pv_tile(const float* s, int64_t nk, const float* vblk,
+                                                         int64_t dv_pad, int64_t nq, float* o) {
+  for (int64_t c0 = 0; c0 < dv_pad; c0 += 4 * kLanes) {
+    const int nvec = static_cast<int>(std::min<int64_t>(4, (dv_pad - c0) / kLanes));
+    int64_t r = 0;
+    for (; r + 4 <= nq; r += 4) pv_rows_any<4>(s + r * kBlockK, nk, vblk, dv_pad, c0, nvec, o + r * dv_pad);
+    for (; r < nq; ++r) pv_rows_any<1>(s + r * kBlockK, nk, vblk, dv_pad, c0, nvec, o + r * dv_pad);
+  }
+}
+
 SEER_KERNEL_CLONES void attention_block(const AttentionParams& p, int64_t dv_pad, const float* q,
                                         const float* const* bias, int64_t b, int64_t h, int64_t q0,
                                         float* out, Tile t) {
@@ -236,19 +257,9 @@ SEER_KERNEL_CLONES void attention_block(const AttentionParams& p, int64_t dv_pad
     const int64_t nk = std::min(kBlockK, p.kv_len - k0);
     const float* kt = t.kt + k0 * d;
     const float* vblk = t.v + k0 * dv_pad;
-    // Scores.
-    int64_t r = 0;
-    for (; r + 4 <= nq; r += 4) scores_rows<4>(qb + r * d, d, kt, d, t.s + r * kBlockK);
-    for (; r < nq; ++r) scores_rows<1>(qb + r * d, d, kt, d, t.s + r * kBlockK);
+    scores_tile(qb, d, kt, nq, t.s);
     online_softmax(p, bias, b, h, q0, k0, nq, nk, dv_pad, t);
-    // O += P·V, 64 output columns at a time.
-    for (int64_t c0 = 0; c0 < dv_pad; c0 += 4 * kLanes) {
-      const int nvec = static_cast<int>(std::min<int64_t>(4, (dv_pad - c0) / kLanes));
-      r = 0;
-      for (; r + 4 <= nq; r += 4)
-        pv_rows_any<4>(t.s + r * kBlockK, nk, vblk, dv_pad, c0, nvec, t.o + r * dv_pad);
-      for (; r < nq; ++r) pv_rows_any<1>(t.s + r * kBlockK, nk, vblk, dv_pad, c0, nvec, t.o + r * dv_pad);
-    }
+    pv_tile(t.s, nk, vblk, dv_pad, nq, t.o);
   }
   write_out(p, dv_pad, b, h, q0, nq, out, t);
 }
