@@ -28,7 +28,7 @@ namespace seer {
 struct ImageModelLoadOptions {
   MemoryLedger* ledger = nullptr;  // required; must outlive the model
   // Ledger owner of weights, arena and staging; empty: the family's name ("tagger", "classifier").
-  std::string owner;
+  std::string owner{};
   DeviceId device{};
   int max_batch = 8;
   engine::EngineChoice engine{};  // precision, weights mode, pack cache
