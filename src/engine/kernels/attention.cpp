@@ -67,7 +67,11 @@ Tile carve(uint8_t* base, int64_t d, int64_t dv_pad, int64_t kv_pad) {
 // S[r][0..64) = Q[r]·Kt for R rows: R×4 accumulators stay in registers over the d loop.
 template <int R>
 SEER_INLINE void scores_rows(const float* q, int64_t q_stride, const float* kt, int64_t d, float* s) {
-  vf16 acc[R][kKVecs] = {};
+  vf16 acc[R][kKVecs];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int c = 0; c < kKVecs; ++c) acc[r][c] = splat(0.f);  // `= {}` became a rep stos to the stack
   for (int64_t i = 0; i < d; ++i) {
     vf16 kv[kKVecs];
 #pragma GCC unroll 4
@@ -161,15 +165,16 @@ SEER_KERNEL_CLONES void pack_head(const AttentionParams& p, int64_t dv_pad, cons
 
 // Scale, biases and the online softmax of one 64×64 score block in t.s: on return t.s holds
 // P = e^{s - m_new} (0 past the last key), t.m / t.l the running max and sum, and the partial
-// outputs in t.o are rescaled by e^{m_old - m_new}.
-SEER_INLINE void online_softmax(const AttentionParams& p, const float* const* bias, int64_t b, int64_t h,
-                                int64_t q0, int64_t k0, int64_t nq, int64_t nk, int64_t dv_pad,
+// outputs in t.o are rescaled by e^{m_old - m_new}. `scale` is 1 where Q was scaled already.
+SEER_INLINE void online_softmax(const AttentionParams& p, float scale, const float* const* bias, int64_t b,
+                                int64_t h, int64_t q0, int64_t k0, int64_t nq, int64_t nk, int64_t dv_pad,
                                 const Tile& t) {
+  const bool first_pass = scale != 1.f || p.num_biases > 0;
   for (int64_t r = 0; r < nq; ++r) {
     float* sr = t.s + r * kBlockK;
     const int64_t qi = q0 + r;
-    for (int c = 0; c < kKVecs; ++c) {
-      vf16 x = load(sr + c * kLanes) * p.scale;
+    for (int c = 0; c < kKVecs && first_pass; ++c) {
+      vf16 x = load(sr + c * kLanes) * scale;
       for (int bi = 0; bi < p.num_biases; ++bi) {
         const AttentionParams::Bias& bs = p.bias[bi];
         const float* br = bias[bi] + b * bs.b + h * bs.h + qi * bs.row + (k0 + c * kLanes) * bs.col;
@@ -216,7 +221,9 @@ SEER_INLINE void write_out(const AttentionParams& p, int64_t dv_pad, int64_t b, 
     const float inv = t.l[r] > 0.f ? 1.f / t.l[r] : 0.f;
     const float* orow = t.o + r * dv_pad;
     float* dst = ob + r * p.out.s;
-    for (int64_t c = 0; c < p.v_dim; ++c) dst[c] = orow[c] * inv;
+    int64_t c = 0;
+    for (; c + kLanes <= p.v_dim; c += kLanes) store(dst + c, load(orow + c) * inv);
+    if (c < p.v_dim) store_n(dst + c, load(orow + c) * inv, static_cast<int>(p.v_dim - c));
   }
 }
 
@@ -250,7 +257,16 @@ SEER_KERNEL_CLONES void attention_block(const AttentionParams& p, int64_t dv_pad
   // from a [B,S,H,D] layout (row stride H·D, e.g. 3 KiB for ViT-B) the 64 rows would fall into
   // a few L1 sets and evict each other (~20% slower at S = 785).
   const float* qsrc = q + b * p.q.b + h * p.q.h + q0 * p.q.s;
-  for (int64_t r = 0; r < nq; ++r) std::memcpy(t.q + r * d, qsrc + r * p.q.s, d * sizeof(float));
+  // Scaled on the way, which spares the softmax a pass over the scores (exact for the usual
+  // power-of-two scale 1/√64).
+  const float scale = p.scale;
+  for (int64_t r = 0; r < nq; ++r) {
+    const float* src = qsrc + r * p.q.s;
+    float* dst = t.q + r * d;
+    int64_t i = 0;
+    for (; i + kLanes <= d; i += kLanes) store(dst + i, load(src + i) * scale);
+    for (; i < d; ++i) dst[i] = src[i] * scale;
+  }
   const float* qb = t.q;
   start_block(nq, dv_pad, t);
   for (int64_t k0 = 0; k0 < p.kv_len; k0 += kBlockK) {
@@ -258,7 +274,7 @@ SEER_KERNEL_CLONES void attention_block(const AttentionParams& p, int64_t dv_pad
     const float* kt = t.kt + k0 * d;
     const float* vblk = t.v + k0 * dv_pad;
     scores_tile(qb, d, kt, nq, t.s);
-    online_softmax(p, bias, b, h, q0, k0, nq, nk, dv_pad, t);
+    online_softmax(p, 1.f, bias, b, h, q0, k0, nq, nk, dv_pad, t);
     pv_tile(t.s, nk, vblk, dv_pad, nq, t.o);
   }
   write_out(p, dv_pad, b, h, q0, nq, out, t);
@@ -388,7 +404,7 @@ SEER_BF16_TARGET void attention_block_bf16(const AttentionParams& p, int64_t dv_
     int64_t r = 0;
     for (; r + 4 <= nq; r += 4) scores_rows_bf16<4>(t.q2 + r * d2, d2, kt, t.s + r * kBlockK);
     for (; r < nq; ++r) scores_rows_bf16<1>(t.q2 + r * d2, d2, kt, t.s + r * kBlockK);
-    online_softmax(p, bias, b, h, q0, k0, nq, nk, dv_pad, t);
+    online_softmax(p, p.scale, bias, b, h, q0, k0, nq, nk, dv_pad, t);
     // P rows to bf16 pairs; keys past nk are exactly 0 (e^-inf), so odd nk pads with 0.
     const int64_t nk2 = (nk + 1) / 2;
     for (r = 0; r < nq; ++r) {
