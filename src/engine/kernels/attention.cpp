@@ -89,13 +89,15 @@ SEER_INLINE void scores_rows(const float* q, int64_t q_stride, const float* kt, 
 }
 
 // O[r][c0..c0+16·NV) += P[r]·V for R rows: R×NV accumulators in registers over the key loop.
+// `first`: the block's first key block, O starts from 0 (spares clearing it).
 template <int R, int NV>
-SEER_INLINE void pv_rows(const float* p, int64_t nk, const float* v, int64_t dv_pad, int64_t c0, float* o) {
+SEER_INLINE void pv_rows(const float* p, int64_t nk, const float* v, int64_t dv_pad, int64_t c0, bool first,
+                         float* o) {
   vf16 acc[R][NV];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int c = 0; c < NV; ++c) acc[r][c] = load(o + r * dv_pad + c0 + c * kLanes);
+    for (int c = 0; c < NV; ++c) acc[r][c] = first ? splat(0.f) : load(o + r * dv_pad + c0 + c * kLanes);
   for (int64_t j = 0; j < nk; ++j) {
     vf16 vv[NV];
 #pragma GCC unroll 4
@@ -115,12 +117,12 @@ SEER_INLINE void pv_rows(const float* p, int64_t nk, const float* v, int64_t dv_
 
 template <int R>
 SEER_INLINE void pv_rows_any(const float* p, int64_t nk, const float* v, int64_t dv_pad, int64_t c0,
-                             int nvec, float* o) {
+                             int nvec, bool first, float* o) {
   switch (nvec) {
-    case 4: pv_rows<R, 4>(p, nk, v, dv_pad, c0, o); break;
-    case 3: pv_rows<R, 3>(p, nk, v, dv_pad, c0, o); break;
-    case 2: pv_rows<R, 2>(p, nk, v, dv_pad, c0, o); break;
-    default: pv_rows<R, 1>(p, nk, v, dv_pad, c0, o); break;
+    case 4: pv_rows<R, 4>(p, nk, v, dv_pad, c0, first, o); break;
+    case 3: pv_rows<R, 3>(p, nk, v, dv_pad, c0, first, o); break;
+    case 2: pv_rows<R, 2>(p, nk, v, dv_pad, c0, first, o); break;
+    default: pv_rows<R, 1>(p, nk, v, dv_pad, c0, first, o); break;
   }
 }
 
@@ -245,19 +247,21 @@ SEER_INLINE void online_softmax(const AttentionParams& p, float scale, const flo
     const float corr = m_old == m_new ? 1.f : std::exp(m_old - m_new);  // exp(-inf) = 0 on the first block
     t.l[r] = t.l[r] * corr + hsum(sum);
     t.m[r] = m_new;
-    if (corr != 1.f) {
+    if (corr != 1.f && m_old != -INFINITY) {  // -inf: the first key block, O not started yet
       float* orow = t.o + r * dv_pad;
       for (int64_t c = 0; c < dv_pad; c += kLanes) store(orow + c, load(orow + c) * corr);
     }
   }
 }
 
-SEER_INLINE void start_block(int64_t nq, int64_t dv_pad, const Tile& t) {
+// Running max and sum; `clear_o` zeroes the output tile too (the fp32 path's first P·V starts
+// from 0 instead).
+SEER_INLINE void start_block(int64_t nq, int64_t dv_pad, bool clear_o, const Tile& t) {
   for (int64_t r = 0; r < nq; ++r) {
     t.m[r] = -INFINITY;
     t.l[r] = 0.f;
   }
-  std::fill(t.o, t.o + nq * dv_pad, 0.f);
+  if (clear_o) std::fill(t.o, t.o + nq * dv_pad, 0.f);
 }
 
 SEER_INLINE void write_out(const AttentionParams& p, int64_t dv_pad, int64_t b, int64_t h, int64_t q0,
@@ -285,12 +289,13 @@ SEER_KERNEL_CLONES __attribute__((noinline)) void scores_tile(const float* qb, i
 
 // O += P·V, 64 output columns at a time.
 SEER_KERNEL_CLONES __attribute__((noinline)) void pv_tile(const float* s, int64_t nk, const float* vblk,
-                                                         int64_t dv_pad, int64_t nq, float* o) {
+                                                         int64_t dv_pad, int64_t nq, bool first, float* o) {
   for (int64_t c0 = 0; c0 < dv_pad; c0 += 4 * kLanes) {
     const int nvec = static_cast<int>(std::min<int64_t>(4, (dv_pad - c0) / kLanes));
     int64_t r = 0;
-    for (; r + 4 <= nq; r += 4) pv_rows_any<4>(s + r * kBlockK, nk, vblk, dv_pad, c0, nvec, o + r * dv_pad);
-    for (; r < nq; ++r) pv_rows_any<1>(s + r * kBlockK, nk, vblk, dv_pad, c0, nvec, o + r * dv_pad);
+    for (; r + 4 <= nq; r += 4)
+      pv_rows_any<4>(s + r * kBlockK, nk, vblk, dv_pad, c0, nvec, first, o + r * dv_pad);
+    for (; r < nq; ++r) pv_rows_any<1>(s + r * kBlockK, nk, vblk, dv_pad, c0, nvec, first, o + r * dv_pad);
   }
 }
 
@@ -314,14 +319,17 @@ SEER_KERNEL_CLONES void attention_block(const AttentionParams& p, int64_t dv_pad
     for (; i < d; ++i) dst[i] = src[i] * scale;
   }
   const float* qb = t.q;
-  start_block(nq, dv_pad, t);
+  // The next block's Q rows are read after this one's S×D work: fetched now, they are in cache.
+  for (int64_t r = 0; r < nq && q0 + kBlockQ + r < p.q_len; ++r)
+    for (int64_t i = 0; i < d; i += kLanes) __builtin_prefetch(qsrc + (kBlockQ + r) * p.q.s + i);
+  start_block(nq, dv_pad, false, t);
   for (int64_t k0 = 0; k0 < p.kv_len; k0 += kBlockK) {
     const int64_t nk = std::min(kBlockK, p.kv_len - k0);
     const float* kt = t.kt + k0 * d;
     const float* vblk = t.v + k0 * dv_pad;
     scores_tile(qb, d, kt, nq, t.s);
     online_softmax(p, 1.f, bias, b, h, q0, k0, nq, nk, dv_pad, t);
-    pv_tile(t.s, nk, vblk, dv_pad, nq, t.o);
+    pv_tile(t.s, nk, vblk, dv_pad, nq, k0 == 0, t.o);
   }
   write_out(p, dv_pad, b, h, q0, nq, out, t);
 }
@@ -440,7 +448,7 @@ SEER_BF16_TARGET void attention_block_bf16(const AttentionParams& p, int64_t dv_
     const float* qr = qb + r * p.q.s;
     for (int64_t i = 0; i < d2; ++i) t.q2[r * d2 + i] = bf16_pair(qr[2 * i], 2 * i + 1 < d ? qr[2 * i + 1] : 0.f);
   }
-  start_block(nq, dv_pad, t);
+  start_block(nq, dv_pad, true, t);
   const uint32_t* kt_all = reinterpret_cast<const uint32_t*>(t.kt);
   const uint32_t* v_all = reinterpret_cast<const uint32_t*>(t.v);
   for (int64_t k0 = 0; k0 < p.kv_len; k0 += kBlockK) {
