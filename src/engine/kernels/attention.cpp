@@ -21,11 +21,14 @@ namespace {
 constexpr int64_t kBlockQ = 64;
 constexpr int64_t kBlockK = 64;  // = 4 vectors of 16: the score micro-kernel's width
 constexpr int kKVecs = kBlockK / kLanes;
+// The fp32 path's softmax step: two packed key blocks, which halves the per-row work of each
+// step (max and sum reductions, the rescale of O) and the tile calls.
+constexpr int64_t kBlockS = 2 * kBlockK;
 
 struct Tile {  // one thread's working set, carved from scratch
   float* kt;    // [key blocks][head_dim][kBlockK]: Kᵀ of the whole head, packed once per task
   float* v;     // [key blocks · kBlockK][dv_pad]
-  float* s;     // [kBlockQ][kBlockK]
+  float* s;     // [kBlockQ][kBlockS] (bf16 path: [kBlockQ][kBlockK])
   float* o;     // [kBlockQ][dv_pad]
   float* q;     // [kBlockQ][head_dim]: the block's Q rows, contiguous (see attention_block)
   float* m;     // [kBlockQ] running max
@@ -37,7 +40,7 @@ struct Tile {  // one thread's working set, carved from scratch
 int64_t even(int64_t x) { return (x + 1) & ~int64_t{1}; }
 
 size_t tile_bytes(int64_t d, int64_t dv_pad, int64_t kv_pad) {
-  return align64(d * kv_pad * 4) + align64(kv_pad * dv_pad * 4) + align64(kBlockQ * kBlockK * 4) +
+  return align64(d * kv_pad * 4) + align64(kv_pad * dv_pad * 4) + align64(kBlockQ * kBlockS * 4) +
          align64(kBlockQ * dv_pad * 4) + align64(kBlockQ * d * 4) + 2 * align64(kBlockQ * 4) +
          align64(kBlockQ * even(d) * 2) + align64(kBlockQ * kBlockK * 2);
 }
@@ -49,7 +52,7 @@ Tile carve(uint8_t* base, int64_t d, int64_t dv_pad, int64_t kv_pad) {
   t.v = reinterpret_cast<float*>(base);
   base += align64(kv_pad * dv_pad * 4);
   t.s = reinterpret_cast<float*>(base);
-  base += align64(kBlockQ * kBlockK * 4);
+  base += align64(kBlockQ * kBlockS * 4);
   t.o = reinterpret_cast<float*>(base);
   base += align64(kBlockQ * dv_pad * 4);
   t.q = reinterpret_cast<float*>(base);
@@ -66,7 +69,8 @@ Tile carve(uint8_t* base, int64_t d, int64_t dv_pad, int64_t kv_pad) {
 
 // S[r][0..64) = Q[r]·Kt for R rows: R×4 accumulators stay in registers over the d loop.
 template <int R>
-SEER_INLINE void scores_rows(const float* q, int64_t q_stride, const float* kt, int64_t d, float* s) {
+SEER_INLINE void scores_rows(const float* q, int64_t q_stride, const float* kt, int64_t d, float* s,
+                             int64_t s_stride) {
   vf16 acc[R][kKVecs];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
@@ -85,7 +89,7 @@ SEER_INLINE void scores_rows(const float* q, int64_t q_stride, const float* kt, 
   }
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 4
-    for (int c = 0; c < kKVecs; ++c) store(s + r * kBlockK + c * kLanes, acc[r][c]);
+    for (int c = 0; c < kKVecs; ++c) store(s + r * s_stride + c * kLanes, acc[r][c]);
 }
 
 // O[r][c0..c0+16·NV) += P[r]·V for R rows: R×NV accumulators in registers over the key loop.
@@ -104,7 +108,7 @@ SEER_INLINE void pv_rows(const float* p, int64_t nk, const float* v, int64_t dv_
     for (int c = 0; c < NV; ++c) vv[c] = load(v + j * dv_pad + c0 + c * kLanes);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      const vf16 pv = splat(p[r * kBlockK + j]);
+      const vf16 pv = splat(p[r * kBlockS + j]);
 #pragma GCC unroll 4
       for (int c = 0; c < NV; ++c) acc[r][c] += pv * vv[c];
     }
@@ -214,14 +218,16 @@ SEER_KERNEL_CLONES void pack_head(const AttentionParams& p, int64_t dv_pad, cons
 // Scale, biases and the online softmax of one 64×64 score block in t.s: on return t.s holds
 // P = e^{s - m_new} (0 past the last key), t.m / t.l the running max and sum, and the partial
 // outputs in t.o are rescaled by e^{m_old - m_new}. `scale` is 1 where Q was scaled already.
+template <int64_t W>  // the score row width: kBlockS (fp32) or kBlockK (bf16)
 SEER_INLINE void online_softmax(const AttentionParams& p, float scale, const float* const* bias, int64_t b,
                                 int64_t h, int64_t q0, int64_t k0, int64_t nq, int64_t nk, int64_t dv_pad,
                                 const Tile& t) {
   const bool first_pass = scale != 1.f || p.num_biases > 0;
+  const int nv = static_cast<int>((nk + kLanes - 1) / kLanes);  // vectors holding keys
   for (int64_t r = 0; r < nq; ++r) {
-    float* sr = t.s + r * kBlockK;
+    float* sr = t.s + r * W;
     const int64_t qi = q0 + r;
-    for (int c = 0; c < kKVecs && first_pass; ++c) {
+    for (int c = 0; c < nv && first_pass; ++c) {
       vf16 x = load(sr + c * kLanes) * scale;
       for (int bi = 0; bi < p.num_biases; ++bi) {
         const AttentionParams::Bias& bs = p.bias[bi];
@@ -231,15 +237,17 @@ SEER_INLINE void online_softmax(const AttentionParams& p, float scale, const flo
       }
       store(sr + c * kLanes, x);
     }
-    for (int64_t j = nk; j < kBlockK; ++j) sr[j] = -INFINITY;
+    for (int64_t j = nk; j < nv * kLanes; ++j) sr[j] = -INFINITY;
     vf16 mx = load(sr);
-    for (int c = 1; c < kKVecs; ++c) mx = vmax(mx, load(sr + c * kLanes));
+#pragma GCC unroll 8
+    for (int c = 1; c < nv; ++c) mx = vmax(mx, load(sr + c * kLanes));
     const float m_old = t.m[r];
     float m_new = std::max(m_old, hmax(mx));
     if (m_new == -INFINITY) m_new = 0.f;  // a fully masked block so far: keep exp() finite
     const vf16 vm = splat(m_new);
-    vf16 sum{};
-    for (int c = 0; c < kKVecs; ++c) {
+    vf16 sum = splat(0.f);
+#pragma GCC unroll 8
+    for (int c = 0; c < nv; ++c) {
       vf16 e = vexp(load(sr + c * kLanes) - vm);
       store(sr + c * kLanes, e);
       sum += e;
@@ -281,10 +289,13 @@ SEER_INLINE void write_out(const AttentionParams& p, int64_t dv_pad, int64_t b, 
 // attention_block, with its softmax and four pv_rows widths around it, GCC spilled one of the
 // 16 P·V accumulators to the stack, and the store-to-load chain through it cost ~25% of the time.
 SEER_KERNEL_CLONES __attribute__((noinline)) void scores_tile(const float* qb, int64_t d, const float* kt,
-                                                             int64_t nq, float* s) {
-  int64_t r = 0;
-  for (; r + 4 <= nq; r += 4) scores_rows<4>(qb + r * d, d, kt, d, s + r * kBlockK);
-  for (; r < nq; ++r) scores_rows<1>(qb + r * d, d, kt, d, s + r * kBlockK);
+                                                             int64_t nq, int64_t nk, float* s) {
+  for (int64_t k0 = 0; k0 < nk; k0 += kBlockK) {  // packed blocks of 64 keys
+    const float* ktb = kt + k0 * d;
+    int64_t r = 0;
+    for (; r + 4 <= nq; r += 4) scores_rows<4>(qb + r * d, d, ktb, d, s + r * kBlockS + k0, kBlockS);
+    for (; r < nq; ++r) scores_rows<1>(qb + r * d, d, ktb, d, s + r * kBlockS + k0, kBlockS);
+  }
 }
 
 // O += P·V, 64 output columns at a time.
@@ -294,8 +305,8 @@ SEER_KERNEL_CLONES __attribute__((noinline)) void pv_tile(const float* s, int64_
     const int nvec = static_cast<int>(std::min<int64_t>(4, (dv_pad - c0) / kLanes));
     int64_t r = 0;
     for (; r + 4 <= nq; r += 4)
-      pv_rows_any<4>(s + r * kBlockK, nk, vblk, dv_pad, c0, nvec, first, o + r * dv_pad);
-    for (; r < nq; ++r) pv_rows_any<1>(s + r * kBlockK, nk, vblk, dv_pad, c0, nvec, first, o + r * dv_pad);
+      pv_rows_any<4>(s + r * kBlockS, nk, vblk, dv_pad, c0, nvec, first, o + r * dv_pad);
+    for (; r < nq; ++r) pv_rows_any<1>(s + r * kBlockS, nk, vblk, dv_pad, c0, nvec, first, o + r * dv_pad);
   }
 }
 
@@ -323,12 +334,12 @@ SEER_KERNEL_CLONES void attention_block(const AttentionParams& p, int64_t dv_pad
   for (int64_t r = 0; r < nq && q0 + kBlockQ + r < p.q_len; ++r)
     for (int64_t i = 0; i < d; i += kLanes) __builtin_prefetch(qsrc + (kBlockQ + r) * p.q.s + i);
   start_block(nq, dv_pad, false, t);
-  for (int64_t k0 = 0; k0 < p.kv_len; k0 += kBlockK) {
-    const int64_t nk = std::min(kBlockK, p.kv_len - k0);
+  for (int64_t k0 = 0; k0 < p.kv_len; k0 += kBlockS) {
+    const int64_t nk = std::min(kBlockS, p.kv_len - k0);
     const float* kt = t.kt + k0 * d;
     const float* vblk = t.v + k0 * dv_pad;
-    scores_tile(qb, d, kt, nq, t.s);
-    online_softmax(p, 1.f, bias, b, h, q0, k0, nq, nk, dv_pad, t);
+    scores_tile(qb, d, kt, nq, nk, t.s);
+    online_softmax<kBlockS>(p, 1.f, bias, b, h, q0, k0, nq, nk, dv_pad, t);
     pv_tile(t.s, nk, vblk, dv_pad, nq, k0 == 0, t.o);
   }
   write_out(p, dv_pad, b, h, q0, nq, out, t);
@@ -458,7 +469,7 @@ SEER_BF16_TARGET void attention_block_bf16(const AttentionParams& p, int64_t dv_
     int64_t r = 0;
     for (; r + 4 <= nq; r += 4) scores_rows_bf16<4>(t.q2 + r * d2, d2, kt, t.s + r * kBlockK);
     for (; r < nq; ++r) scores_rows_bf16<1>(t.q2 + r * d2, d2, kt, t.s + r * kBlockK);
-    online_softmax(p, p.scale, bias, b, h, q0, k0, nq, nk, dv_pad, t);
+    online_softmax<kBlockK>(p, p.scale, bias, b, h, q0, k0, nq, nk, dv_pad, t);
     // P rows to bf16 pairs; keys past nk are exactly 0 (e^-inf), so odd nk pads with 0.
     const int64_t nk2 = (nk + 1) / 2;
     for (r = 0; r < nq; ++r) {
