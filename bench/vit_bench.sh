@@ -93,18 +93,21 @@ if not cols:
 batches = sorted({r["batch"] for _, d in cols for r in d["results"]})
 def ips(d, b):
     return next((r["img_per_s"] for r in d["results"] if r["batch"] == b), None)
-head = f"{'':>12}" + "".join(f"{n:>14}" for n, _ in cols) + ("".join(f"{n + '/ORT':>16}" for n, _ in cols[1:]) if ort else "")
+w = max(14, max(len(n) for n, _ in cols) + 2)  # column width: the longest name + 2
+head = f"{'':>12}" + "".join(f"{n:>{w}}" for n, _ in cols)
+if ort:
+    head += "".join(f"{n[5:] + '/ORT':>{w}}" for n, _ in cols[1:])
 print(head)
 for b in batches:
     row = f"{'batch ' + str(b) + ' img/s':>12}"
-    row += "".join(f"{ips(d, b):>14.3f}" if ips(d, b) else f"{'-':>14}" for _, d in cols)
+    row += "".join(f"{ips(d, b):>{w}.3f}" if ips(d, b) else f"{'-':>{w}}" for _, d in cols)
     if ort:
         for _, d in cols[1:]:
             s, o = ips(d, b), ips(ort, b)
-            row += f"{s / o:>15.2f}x" if s and o else f"{'-':>16}"
+            row += f"{s / o:>{w - 1}.2f}x" if s and o else f"{'-':>{w}}"
     print(row)
-print(f"{'load ms':>12}" + "".join(f"{d['load_ms']:>14.0f}" for _, d in cols))
-print(f"{'peak RSS MB':>12}" + "".join(f"{d['peak_rss_mb']:>14.0f}" for _, d in cols))
+print(f"{'load ms':>12}" + "".join(f"{d['load_ms']:>{w}.0f}" for _, d in cols))
+print(f"{'peak RSS MB':>12}" + "".join(f"{d['peak_rss_mb']:>{w}.0f}" for _, d in cols))
 if ort and all("cpu_s_per_img" in r for r in ort["results"]):
     print(f"{'ORT CPU-s/img':>12}" + "".join(f"  b{r['batch']}: {r['cpu_s_per_img']:.3g}" for r in ort["results"]))
     busy = min(r["cpu_utilization"] for r in ort["results"])
