@@ -17,7 +17,15 @@
 #include <cstdint>
 #include <cstring>
 
+// -DSEER_AVX2_CLONES_ONLY (measurements only) drops the AVX-512 clone, so an AVX-512 machine runs
+// the AVX2 code a CPU without AVX-512 would. Known there: GCC 12 lowers 64-byte generic vectors'
+// compares/selects (vmin, vmax, vexp's clamps) to scalar code and unaligned 64-byte stores through
+// the stack, so these kernels run several times slower on AVX2 than two ymm would allow.
+#ifdef SEER_AVX2_CLONES_ONLY
+#define SEER_KERNEL_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
 #define SEER_KERNEL_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
 #define SEER_INLINE inline __attribute__((always_inline))
 
 namespace seer::kernels::vec {
