@@ -108,6 +108,9 @@ for b in batches:
     print(row)
 print(f"{'load ms':>12}" + "".join(f"{d['load_ms']:>{w}.0f}" for _, d in cols))
 print(f"{'peak RSS MB':>12}" + "".join(f"{d['peak_rss_mb']:>{w}.0f}" for _, d in cols))
+# seer's bound (issue 4): weights + planned arena + 64 MiB; its peak includes the bench's own input batch.
+print(f"{'w+a+64 MiB':>12}" + "".join(f"{'':>{w}}" if n.startswith('ORT') else
+      f"{d['weights_mb'] + d['arena_mb'] + 64:>{w}.0f}" for n, d in cols))
 if ort and all("cpu_s_per_img" in r for r in ort["results"]):
     print(f"{'ORT CPU-s/img':>12}" + "".join(f"  b{r['batch']}: {r['cpu_s_per_img']:.3g}" for r in ort["results"]))
     busy = min(r["cpu_utilization"] for r in ort["results"])

@@ -31,7 +31,8 @@ class Model::Services : public PrepareServices {
   Precision precision() const override { return model_.precision_; }
   bool weights_in_place() const override { return model_.weights_in_place_; }
   StatusOr<const void*> packed_weight(const Node& node, std::string_view key, size_t bytes,
-                                      const std::function<Status(void*)>& fill) override {
+                                      const std::function<Status(void*)>& fill,
+                                      const Tensor* source) override {
     // Nodes are identified by name + op: plans and folding see the same Graph objects.
     std::string k = fmt::format("{}\x1f{}\x1f{}\x1f{}", node.op_type, node.name, key, bytes);
     if (const void* p = model_.weights_->find_keyed(k); p && !(p == kUnfilled && evaluating))
@@ -42,7 +43,8 @@ class Model::Services : public PrepareServices {
       return static_cast<const void*>(kUnfilled);
     }
     if (const PackCache::Entry* e = pack_cache.find(k, bytes)) {  // packed by an earlier load
-      SEER_ASSIGN_OR_RETURN(const void* p, model_.weights_->map_file(pack_cache.file(), e->offset, bytes));
+      SEER_ASSIGN_OR_RETURN(const void* p,
+                            model_.weights_->map_file(pack_cache.file(), e->offset, bytes, /*packed=*/true));
       // Page tables filled now (~6 ms for 360 MB from the page cache) rather than by ~90k
       // faults in the first run. Best effort: kernels before 5.14 lack it.
 #ifdef MADV_POPULATE_READ
@@ -56,6 +58,9 @@ class Model::Services : public PrepareServices {
     const auto t0 = std::chrono::steady_clock::now();
     SEER_ASSIGN_OR_RETURN(void* p, model_.weights_->allocate(bytes));
     SEER_RETURN_IF_ERROR(fill(p));
+    // The source's file pages leave now rather than at the end of the load, so a load holds
+    // the packed copy and the file's pages of one weight at a time, not of all of them.
+    if (source && !evaluating) model_.weights_->drop_source_pages(source->raw(), source->bytes());
     model_.weights_->put_keyed(k, p);
     pack_cache.record(k, p, bytes, /*hit=*/false);
     model_.timings_.pack_ms += ms_since(t0);
@@ -136,7 +141,7 @@ StatusOr<Model::PlannedBytes> Model::plan_bytes(const std::string& path, LoadOpt
   options.measure_only = true;
   options.engine.pack_cache_dir.clear();  // a measuring load packs nothing to cache
   SEER_ASSIGN_OR_RETURN(std::shared_ptr<Model> m, load(path, options));
-  PlannedBytes out{m->weight_bytes(), m->arena_bytes()};
+  PlannedBytes out{m->weight_bytes(), m->arena_bytes(), m->weight_bytes() - m->timings_.released_bytes};
   return out;
 }
 
@@ -242,7 +247,28 @@ Status Model::build(const LoadOptions& options) {
   for (const auto& plan : plans_)
     for (const PlanStep& s : plan->steps)
       max_arity_ = std::max(max_arity_, s.inputs.size() + s.outputs.size());
+  release_unread_weights();
   return Status();
+}
+
+// What a run reads of the constants is known once every plan is built: the constant inputs of
+// steps, less those their kernel packed (PlanStep::packed_inputs), and constant graph outputs.
+// Every other page of the model's file (weights packed into other buffers, initializers that
+// folding and fusion replaced) leaves the process and the ledger. A measuring load only counts
+// them, so plan_bytes() can say what the model holds after its load.
+void Model::release_unread_weights() {
+  std::vector<Buffer::ByteRange> keep;
+  auto keep_const = [&](const Plan& plan, int v) {
+    const PlanValue& pv = plan.values[v];
+    if (pv.where == PlanValue::Where::kConst) keep.emplace_back(pv.ptr, byte_size(pv.dtype, pv.shape));
+  };
+  for (const auto& plan : plans_) {
+    for (const PlanStep& s : plan->steps)
+      for (size_t i = 0; i < s.inputs.size(); ++i)
+        if (s.inputs[i] != kNoValue && !(i < 64 && (s.packed_inputs >> i & 1))) keep_const(*plan, s.inputs[i]);
+    for (int v : graph_.outputs) keep_const(*plan, v);
+  }
+  timings_.released_bytes = weights_->release_unread(keep, /*apply=*/!measure_only_);
 }
 
 std::string Model::op_summary() const {

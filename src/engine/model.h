@@ -13,8 +13,10 @@
 // one plan per batch size 1..max_batch (shapes, folded shape subgraphs, kernels, arena offsets).
 // A graph whose inputs are fixed at batch 1 gets one plan and runs a batch as a loop
 // (batch_loop()); max_batch() is still the batch the caller may pass.
-// Bytes: weight_bytes() (ledger tag weights: mapping + copies + packed), arena_bytes() (what
-// create_context() allocates, tag arena). plan_bytes() estimates both before a real load.
+// Bytes: weight_bytes() (ledger tag weights: the file's pages that runs read + copies + packed;
+// pages of weights that were packed or folded away are released at the end of the load),
+// arena_bytes() (what create_context() allocates, tag arena). plan_bytes() measures both before
+// a real load.
 //
 // Thread-safety: a Model is immutable after load; run() may be called concurrently with distinct
 // ExecutionContexts. An ExecutionContext is used by one thread at a time. Output tensors stay
@@ -89,6 +91,7 @@ struct LoadTimings {
   double cache_ms = 0;   // pack cache: reading its index, writing a new file
   int cache_hits = 0, cache_misses = 0;  // packed weights mapped from / packed past the cache
   uint64_t cache_mapped_bytes = 0;       // bytes of the hits (ledger tag weights, file-mapped)
+  uint64_t released_bytes = 0;           // model-file bytes no run reads, released after the plans
   int plans = 0;
 };
 
@@ -101,8 +104,11 @@ class Model {
   // Weight + arena bytes this file would need at options' max batch, measured by a load
   // against a private, unlimited ledger (so nothing is charged to the real one) that builds
   // every plan but packs no weight (LoadOptions::measure_only).
+  // `weights` is what the load allocates and maps (reserve it); after the load the model holds
+  // `weights_resident`: the file's pages that no run reads are released (LoadTimings::released_bytes).
   struct PlannedBytes {
     uint64_t weights = 0, arena = 0;
+    uint64_t weights_resident = 0;
     uint64_t total() const { return weights + arena; }
   };
   static StatusOr<PlannedBytes> plan_bytes(const std::string& path, LoadOptions options);
@@ -136,6 +142,7 @@ class Model {
   Status build(const LoadOptions& options);
   void open_pack_cache(const LoadOptions& options);
   void save_pack_cache();
+  void release_unread_weights();
   Status run_plan(const Plan& plan, ExecutionContext& ctx, std::span<const Tensor> inputs,
                   std::span<Tensor> outputs, uint8_t* arena) const;
   const Plan* find_plan(std::span<const Tensor> inputs) const;

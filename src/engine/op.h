@@ -132,9 +132,11 @@ class PrepareServices {
   // True while a node is evaluated at load (constant folding): its packed weights must hold
   // real bytes even in a measuring load.
   bool evaluating = false;
-  // See PrepareContext::packed_weight.
+  // See PrepareContext::packed_weight. `source`: the constant input the blob is packed from, or
+  // nullptr; its file pages may be dropped once filled.
   virtual StatusOr<const void*> packed_weight(const Node& node, std::string_view key, size_t bytes,
-                                              const std::function<Status(void*)>& fill) = 0;
+                                              const std::function<Status(void*)>& fill,
+                                              const Tensor* source) = 0;
 };
 
 class PrepareContext : public NodeContext {
@@ -157,15 +159,22 @@ class PrepareContext : public NodeContext {
   // A model-owned, 64-byte-aligned ledger Buffer (tag weights) of `bytes`, filled once by
   // `fill` the first time this (node, key) is asked for; later calls (other batch sizes, other
   // contexts) get the same bytes. The pointer lives as long as the Model.
+  // `from_input`: the constant input packed into it, which run() then never reads; the model
+  // drops that input's file pages after the load unless another step still reads them.
   StatusOr<const void*> packed_weight(std::string_view key, size_t bytes,
-                                      const std::function<Status(void*)>& fill) {
-    return services_->packed_weight(*node_, key, bytes, fill);
+                                      const std::function<Status(void*)>& fill, int from_input = -1) {
+    const Tensor* source = from_input >= 0 ? constant_input(from_input) : nullptr;
+    if (source && from_input < 64) packed_inputs_ |= uint64_t{1} << from_input;
+    return services_->packed_weight(*node_, key, bytes, fill, source);
   }
+  // Bit i: run() never reads input i (packed_weight's from_input).
+  uint64_t packed_inputs() const { return packed_inputs_; }
 
  private:
   std::span<const Tensor> outputs_;
   PrepareServices* services_;
   size_t scratch_bytes_ = 0;
+  uint64_t packed_inputs_ = 0;
 };
 
 class RunContext {

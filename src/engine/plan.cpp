@@ -129,6 +129,7 @@ StatusOr<std::unique_ptr<Plan>> build_plan(const Graph& graph, const std::vector
     step.inputs = node.inputs;
     step.outputs = node.outputs;
     step.scratch_bytes = pc.scratch_bytes();
+    step.packed_inputs = pc.packed_inputs();
     for (size_t o = 0; o < node.outputs.size(); ++o) {
       if (node.outputs[o] == kNoValue) continue;
       PlanValue& pv = plan->values[node.outputs[o]];

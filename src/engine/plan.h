@@ -32,6 +32,7 @@ struct PlanStep {
   std::unique_ptr<OpKernel> kernel;
   std::vector<int> inputs, outputs;  // value ids (kNoValue for omitted)
   size_t scratch_offset = 0, scratch_bytes = 0;
+  uint64_t packed_inputs = 0;  // bit i: the kernel packed constant input i and never reads it
 };
 
 struct Plan {

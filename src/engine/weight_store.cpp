@@ -8,24 +8,38 @@ StatusOr<void*> WeightStore::allocate(size_t bytes) {
                                                 : ledger_->allocate(device_, owner_, MemoryTag::kWeights, bytes));
   void* p = b.data();
   buffers_.push_back(std::move(b));
+  packed_map_.push_back(false);
   return p;
 }
 
 StatusOr<const void*> WeightStore::map_file(const std::string& path, uint64_t offset,
-                                            uint64_t length) {
+                                            uint64_t length, bool packed) {
   if (length == 0) return static_cast<const void*>(kEmpty);
   SEER_ASSIGN_OR_RETURN(Buffer b, reservation_ ? reservation_->map_file(MemoryTag::kWeights, path, offset, length)
                                                 : ledger_->map_file(device_, owner_, MemoryTag::kWeights, path,
                                                                     offset, length));
   const void* p = b.data();
   buffers_.push_back(std::move(b));
+  packed_map_.push_back(packed);
   return p;
 }
 
 uint64_t WeightStore::bytes() const {
   uint64_t n = unallocated_;
-  for (const Buffer& b : buffers_) n += b.size();
+  for (const Buffer& b : buffers_) n += b.counted_bytes();
   return n;
+}
+
+uint64_t WeightStore::release_unread(const std::vector<Buffer::ByteRange>& keep, bool apply) {
+  uint64_t released = 0;
+  for (size_t i = 0; i < buffers_.size(); ++i)
+    if (buffers_[i].file_mapped() && !packed_map_[i]) released += buffers_[i].release_pages_except(keep, apply);
+  return released;
+}
+
+void WeightStore::drop_source_pages(const void* p, size_t n) const {
+  for (size_t i = 0; i < buffers_.size(); ++i)
+    if (buffers_[i].file_mapped() && !packed_map_[i]) buffers_[i].drop_pages(p, n);
 }
 
 const void* WeightStore::find_keyed(const std::string& key) const {

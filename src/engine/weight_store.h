@@ -28,9 +28,19 @@ class WeightStore {
 
   // A 64-byte-aligned writable buffer; zero bytes gives a valid non-null pointer.
   StatusOr<void*> allocate(size_t bytes);
-  // Maps a file region read-only.
-  StatusOr<const void*> map_file(const std::string& path, uint64_t offset, uint64_t length);
-  uint64_t bytes() const;  // sum over buffers
+  // Maps a file region read-only: the model's own file (a source of weights) or, `packed`, a
+  // file of already packed weights (the pack cache), which release_unread() never touches.
+  StatusOr<const void*> map_file(const std::string& path, uint64_t offset, uint64_t length,
+                                 bool packed = false);
+  uint64_t bytes() const;  // sum over buffers of their ledger count (Buffer::counted_bytes)
+
+  // Source pages a load no longer needs leave the process and the ledger (Buffer::
+  // release_pages_except): every page of the model's mapped files that no `keep` range touches.
+  // Returns the bytes released; with apply = false only counts them (a measuring load).
+  uint64_t release_unread(const std::vector<Buffer::ByteRange>& keep, bool apply);
+  // Drops the pages wholly inside [p, p + n) of a mapped source file now (just packed; the count
+  // waits for release_unread). No-op when p is not in one.
+  void drop_source_pages(const void* p, size_t n) const;
   MemoryLedger& ledger() { return *ledger_; }
   DeviceId device() const { return device_; }
   const std::string& owner() const { return owner_; }
@@ -48,6 +58,7 @@ class WeightStore {
   std::string owner_;
   Reservation* reservation_ = nullptr;
   std::vector<Buffer> buffers_;
+  std::vector<bool> packed_map_;  // per buffer: a mapping of packed weights (not a source)
   std::map<std::string, const void*> keyed_;
   uint64_t unallocated_ = 0;
   alignas(64) static inline const char kEmpty[64] = {};

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -79,6 +80,7 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
   ledger_ = std::exchange(other.ledger_, nullptr);
   data_ = std::exchange(other.data_, nullptr);
   size_ = std::exchange(other.size_, 0);
+  counted_ = std::exchange(other.counted_, 0);
   map_base_ = std::exchange(other.map_base_, nullptr);
   map_length_ = std::exchange(other.map_length_, 0);
   origin_ = std::exchange(other.origin_, Origin::kNone);
@@ -99,8 +101,49 @@ void Buffer::reset() {
   if (ledger_) ledger_->on_free(*this);
   ledger_ = nullptr;
   data_ = map_base_ = nullptr;
-  size_ = map_length_ = 0;
+  size_ = counted_ = map_length_ = 0;
   origin_ = Origin::kNone;
+}
+
+uint64_t Buffer::release_pages_except(std::vector<ByteRange> keep, bool apply) {
+  if (origin_ != Origin::kFileMap || counted_ != size_ || size_ == 0) return 0;
+  const size_t page = page_size();
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(data_), hi = lo + size_;
+  // The kept ranges as sorted page spans inside [lo, hi); the gaps between them are released.
+  std::vector<std::pair<uintptr_t, uintptr_t>> kept;
+  for (const auto& [p, n] : keep) {
+    const uintptr_t a = reinterpret_cast<uintptr_t>(p), b = a + n;
+    if (n == 0 || b <= lo || a >= hi) continue;
+    kept.emplace_back(std::max(a, lo) / page * page, round_up(std::min(b, hi), page));
+  }
+  std::sort(kept.begin(), kept.end());
+  uint64_t released = 0;
+  auto release = [&](uintptr_t a, uintptr_t b) {
+    if (a >= b) return;
+    if (apply) madvise(reinterpret_cast<void*>(a), b - a, MADV_DONTNEED);
+    released += std::min(b, hi) - std::max(a, lo);
+  };
+  uintptr_t cursor = lo / page * page;
+  for (const auto& [a, b] : kept) {
+    release(cursor, a);
+    cursor = std::max(cursor, b);
+  }
+  release(cursor, round_up(hi, page));
+  if (apply && released) {
+    counted_ -= released;
+    if (ledger_) ledger_->on_uncount(*this, released);
+  }
+  return released;
+}
+
+void Buffer::drop_pages(const void* p, size_t n) const {
+  if (origin_ != Origin::kFileMap) return;
+  const size_t page = page_size();
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(data_), hi = lo + size_;
+  const uintptr_t a = std::max(reinterpret_cast<uintptr_t>(p), lo);
+  const uintptr_t b = std::min(reinterpret_cast<uintptr_t>(p) + n, hi);
+  const uintptr_t first = round_up(a, page), last = b / page * page;
+  if (b > a && last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
 }
 
 // ---- Reservation -------------------------------------------------------------------------
@@ -214,7 +257,7 @@ StatusOr<Buffer> MemoryLedger::make_buffer(DeviceId device, std::string_view own
   }
 
   Buffer b;
-  b.size_ = bytes;
+  b.size_ = b.counted_ = bytes;
   b.device_ = device;
   b.tag_ = tag;
   b.owner_ = std::get<1>(key);
@@ -289,7 +332,7 @@ StatusOr<Buffer> MemoryLedger::make_mapping(DeviceId device, std::string_view ow
   b.map_base_ = p;
   b.map_length_ = map_len;
   b.data_ = static_cast<char*>(p) + (offset - aligned_offset);
-  b.size_ = static_cast<size_t>(length);
+  b.size_ = b.counted_ = static_cast<size_t>(length);
   b.origin_ = Buffer::Origin::kFileMap;
   b.device_ = device;
   b.tag_ = tag;
@@ -325,12 +368,20 @@ StatusOr<Reservation> MemoryLedger::reserve(DeviceId device, std::string_view ow
 void MemoryLedger::on_free(const Buffer& buffer) {
   std::lock_guard lock(mu_);
   DeviceState& d = devices_.at(buffer.device_);
-  d.used -= buffer.size_;
+  d.used -= buffer.counted_;
   d.live_buffers--;
   auto it = counts_.find(Key{buffer.device_, buffer.owner_, buffer.tag_});
-  assert(it != counts_.end() && it->second.bytes >= buffer.size_);
-  it->second.bytes -= buffer.size_;
+  assert(it != counts_.end() && it->second.bytes >= buffer.counted_);
+  it->second.bytes -= buffer.counted_;
   if (--it->second.buffers == 0) counts_.erase(it);
+}
+
+void MemoryLedger::on_uncount(const Buffer& buffer, uint64_t bytes) {
+  std::lock_guard lock(mu_);
+  devices_.at(buffer.device_).used -= bytes;
+  auto it = counts_.find(Key{buffer.device_, buffer.owner_, buffer.tag_});
+  assert(it != counts_.end() && it->second.bytes >= bytes);
+  it->second.bytes -= bytes;
 }
 
 void MemoryLedger::on_release(Reservation& reservation) {

@@ -23,6 +23,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -58,6 +59,8 @@ class Buffer {
   template <typename T> const T* as() const { return static_cast<const T*>(data_); }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
+  // Bytes this buffer counts in the ledger: size(), less what release_pages_except() released.
+  size_t counted_bytes() const { return counted_; }
   bool file_mapped() const { return origin_ == Origin::kFileMap; }
   DeviceId device() const { return device_; }
   const std::string& owner() const { return owner_; }
@@ -65,12 +68,24 @@ class Buffer {
 
   void reset();
 
+  // A file mapping only (0 otherwise): every whole page of it that no `keep` range touches
+  // leaves this process (MADV_DONTNEED; the page cache keeps it, a later read would fault it
+  // back in from there) and the ledger. For a model file whose weights were packed into other
+  // buffers at load and are never read again. Once per buffer (later calls release nothing).
+  // With apply = false nothing is released or un-counted: the bytes it would release.
+  using ByteRange = std::pair<const void*, size_t>;
+  uint64_t release_pages_except(std::vector<ByteRange> keep, bool apply = true);
+  // A file mapping only: drops the pages that lie wholly inside [p, p + n) from this process now
+  // (a load that just packed them), without changing the count; no-op for bytes outside it.
+  void drop_pages(const void* p, size_t n) const;
+
  private:
   friend class MemoryLedger;
   enum class Origin : uint8_t { kNone, kAligned, kAnonMap, kFileMap };
   MemoryLedger* ledger_ = nullptr;
   void* data_ = nullptr;
-  size_t size_ = 0;       // bytes visible to the user and counted in the ledger
+  size_t size_ = 0;       // bytes visible to the user
+  size_t counted_ = 0;    // bytes counted in the ledger (size_ until pages are released)
   void* map_base_ = nullptr;
   size_t map_length_ = 0;  // what munmap needs (page-rounded)
   Origin origin_ = Origin::kNone;
@@ -181,6 +196,7 @@ class MemoryLedger {
                                 const std::string& path, uint64_t offset, uint64_t length,
                                 Reservation* from);
   void on_free(const Buffer& buffer);
+  void on_uncount(const Buffer& buffer, uint64_t bytes);
   void on_release(Reservation& reservation);
 
   mutable std::mutex mu_;

@@ -9,6 +9,7 @@
 #include "engine/no_alloc.h"
 #include "engine/onnx/onnx_import.h"
 #include "engine/passes/passes.h"
+#include "test_util/smaps.h"
 
 namespace seer::engine {
 namespace {
@@ -218,7 +219,10 @@ TEST(EngineModel, PlannedBytesMatchTheLedgerAfterLoading) {
     ASSERT_TRUE(model.ok()) << model.status().to_string();
     auto ctx = (*model)->create_context();
     ASSERT_TRUE(ctx.ok());
-    EXPECT_EQ(ledger.bytes(DeviceId{}, "wd14", MemoryTag::kWeights), planned->weights);
+    // The load draws `weights` (what the runtime reserves); after it the model holds
+    // `weights_resident`: the file's pages that runs never read were released.
+    EXPECT_EQ(ledger.bytes(DeviceId{}, "wd14", MemoryTag::kWeights), planned->weights_resident);
+    EXPECT_EQ(planned->weights - planned->weights_resident, (*model)->load_timings().released_bytes);
     EXPECT_EQ(ledger.bytes(DeviceId{}, "wd14", MemoryTag::kArena), planned->arena);
     EXPECT_GE(planned->weights, std::filesystem::file_size(path));  // the mapped file at least
     if (v.precision == Precision::kF32) (v.in_place ? mapped_fp32_weights : packed_fp32_weights) = planned->weights;
@@ -228,6 +232,49 @@ TEST(EngineModel, PlannedBytesMatchTheLedgerAfterLoading) {
   }
   // In place, the MatMul weights are not copied: less than the packed load by most of the file.
   EXPECT_LT(mapped_fp32_weights + std::filesystem::file_size(path) / 2, packed_fp32_weights);
+}
+
+// Memory truth for the model file: after a load that packed its MatMul weights, the file's pages
+// left the process (smaps Rss of the file) as they left the ledger, and runs fault nothing back
+// in beyond what the ledger still counts (plus the kernel's fault-around of pages next to the
+// kept ones). In place (--weights mapped) the MatMul weights are read by runs and stay.
+TEST(EngineModel, PackedWeightsFilePagesLeaveRssAndLedger) {
+  const std::string src = std::string(SEER_SOURCE_DIR) + "/tests/fixtures/models/wd14_vit/model_opset13.onnx";
+  if (!std::filesystem::exists(src)) GTEST_SKIP() << "fixture missing: " << src;
+  const std::string path = std::filesystem::canonical(src).string();
+  const uint64_t file = std::filesystem::file_size(path);
+  uint64_t released_packed = 0, released_mapped = 0;
+  for (bool in_place : {false, true}) {
+    SCOPED_TRACE(in_place ? "mapped" : "packed");
+    MemoryLedger ledger;
+    LoadOptions opt;
+    opt.ledger = &ledger;
+    opt.owner = "wd14";
+    opt.max_batch = 2;
+    opt.engine.weights_in_place = in_place;
+    auto model = Model::load(path, opt);
+    ASSERT_TRUE(model.ok()) << model.status().to_string();
+    auto ctx = (*model)->create_context();
+    ASSERT_TRUE(ctx.ok());
+    Shape s = (*model)->inputs()[0].shape;
+    s[0] = 2;
+    std::vector<float> in(s.numel(), 100.f);
+    Tensor x(DataType::kFloat32, s, in.data());
+    std::vector<Tensor> out((*model)->outputs().size());
+    ASSERT_TRUE((*model)->run(**ctx, {&x, 1}, out).ok());
+    const uint64_t released = (*model)->load_timings().released_bytes;
+    (in_place ? released_mapped : released_packed) = released;
+    const uint64_t file_counted = file - released;  // the file's bytes the ledger still counts
+    const uint64_t resident = test::resident_bytes_of(path);
+    EXPECT_LE(resident, file_counted + 16 * 4096 * 8) << "runs read file pages the ledger released";
+    EXPECT_EQ(ledger.bytes(DeviceId{}, "wd14", MemoryTag::kWeights), (*model)->weight_bytes());
+    ctx->reset();
+    model->reset();
+    EXPECT_EQ(test::resident_bytes_of(path), 0u);
+    EXPECT_EQ(ledger.owner_bytes("wd14"), 0u);
+  }
+  EXPECT_GT(released_packed, file * 3 / 4) << "the packed MatMul weights' pages should go";
+  EXPECT_LT(released_mapped, released_packed) << "in place, runs read the MatMul weights";
 }
 
 }  // namespace

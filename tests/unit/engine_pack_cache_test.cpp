@@ -13,6 +13,7 @@
 
 #include "engine/model.h"
 #include "engine/pack_cache.h"
+#include "test_util/smaps.h"
 #include "test_util/temp_dir.h"
 
 namespace seer::engine {
@@ -95,7 +96,7 @@ TEST_P(PackCacheTest, SecondLoadMapsEveryPackedWeightAndMatchesBitForBit) {
   measure.engine = choice;
   auto planned = Model::plan_bytes(model.string(), measure);
   ASSERT_TRUE(planned.ok());
-  EXPECT_EQ(planned->weights, second.weight_bytes);
+  EXPECT_EQ(planned->weights_resident, second.weight_bytes);
 
   // bf16 is another slot (its own file), not a hit on the fp32 blobs.
   EngineChoice bf16 = choice;
@@ -204,23 +205,6 @@ TEST(PackCache, SaveKeepsBlobsThisLoadDidNotUse) {
   EXPECT_EQ(cache.save(), 0u);
 }
 
-// Resident bytes of the mappings of `file` in this process (/proc/self/smaps).
-uint64_t resident_bytes_of(const std::string& file) {
-  std::ifstream smaps("/proc/self/smaps");
-  std::string line;
-  bool in_file = false;
-  uint64_t kib = 0;
-  while (std::getline(smaps, line)) {
-    if (!line.empty() && std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') != std::string::npos &&
-        line.find(':') > line.find(' ')) {
-      in_file = line.size() >= file.size() && line.compare(line.size() - file.size(), file.size(), file) == 0;
-    } else if (in_file && line.rfind("Rss:", 0) == 0) {
-      kib += std::stoull(line.substr(4));
-    }
-  }
-  return kib * 1024;
-}
-
 // Memory truth: what the ledger calls the model's weights from the cache file is what the OS
 // shows resident from that file (the blobs are page-aligned and prefaulted at load).
 TEST(PackCache, MappedBlobsAreResidentAsTheLedgerSays) {
@@ -246,13 +230,13 @@ TEST(PackCache, MappedBlobsAreResidentAsTheLedgerSays) {
     const LoadTimings& lt = (*m)->load_timings();
     with_cache = lt.cache_mapped_bytes;
     // Each blob is page-aligned in the file, so at most one partial page per blob is extra.
-    const uint64_t resident = resident_bytes_of(fs::canonical(files[0]).string());
+    const uint64_t resident = test::resident_bytes_of(fs::canonical(files[0]).string());
     EXPECT_GE(resident, lt.cache_mapped_bytes);
     EXPECT_LT(resident, lt.cache_mapped_bytes + 4096ull * lt.cache_hits);
     EXPECT_EQ(ledger.device_usage(DeviceId{})->used_bytes, (*m)->weight_bytes());
   }
   EXPECT_EQ(ledger.device_usage(DeviceId{})->used_bytes, 0u) << "the ledger keeps bytes after the model is gone";
-  EXPECT_EQ(resident_bytes_of(fs::canonical(files[0]).string()), 0u) << "a cache mapping outlived the model";
+  EXPECT_EQ(test::resident_bytes_of(fs::canonical(files[0]).string()), 0u) << "a cache mapping outlived the model";
   EXPECT_GT(with_cache, 0u);
 }
 

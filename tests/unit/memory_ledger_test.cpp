@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 
 #include "core/log.h"
 #include "memory/probes.h"
+#include "test_util/smaps.h"
+#include "test_util/temp_dir.h"
 
 namespace seer {
 namespace {
@@ -150,6 +153,51 @@ TEST_F(LedgerTest, MapsFileRegionsInPlace) {
   m->reset();
   EXPECT_EQ(ledger.used_bytes(kSim), 0u);
   std::remove(path.c_str());
+}
+
+// A model file's pages that a load packed away leave the process and the ledger; the pages a
+// kept range touches stay, readable, and only they are counted. Checked against smaps.
+TEST(LedgerFileMap, ReleasesPagesOutsideTheKeptRangesFromRssAndLedger) {
+  test::TempDir dir("seer-ledger");
+  const std::string path = std::filesystem::canonical(dir.path()).string() + "/weights.bin";
+  constexpr size_t kPage = 4096, kPages = 2048;  // 8 MiB
+  {
+    std::ofstream out(path, std::ios::binary);
+    for (size_t i = 0; i < kPages * kPage - 100; ++i) out.put(static_cast<char>(i % 251));  // a partial last page
+  }
+  const size_t size = kPages * kPage - 100;
+  MemoryLedger ledger;
+  auto m = ledger.map_file(DeviceId{}, "m", MemoryTag::kWeights, path, 0, size);
+  ASSERT_TRUE(m.ok()) << m.status().to_string();
+  const uint8_t* p = m->as<uint8_t>();
+  unsigned sum = 0;
+  for (size_t i = 0; i < size; i += kPage) sum += p[i];  // every page resident, as after packing
+  EXPECT_EQ(test::resident_bytes_of(path), kPages * kPage) << sum;
+
+  // Kept: 100 bytes inside page 3, pages 10..12 (a range ending one byte into page 12), and the
+  // tail of the file (its last, partial page).
+  std::vector<Buffer::ByteRange> keep = {{p + 3 * kPage + 10, 100}, {p + 10 * kPage, 2 * kPage + 1},
+                                         {p + size - 5, 5}, {p + 3 * kPage + 20, 8}};
+  const uint64_t kept_bytes = 4 * kPage + (kPage - 100);  // pages 3, 10, 11, 12 + the partial last page
+  EXPECT_EQ(m->release_pages_except(keep, /*apply=*/false), size - kept_bytes);  // counts only
+  EXPECT_EQ(ledger.bytes(DeviceId{}, "m", MemoryTag::kWeights), size);
+  EXPECT_EQ(m->release_pages_except(keep), size - kept_bytes);
+  EXPECT_EQ(m->counted_bytes(), kept_bytes);
+  EXPECT_EQ(ledger.bytes(DeviceId{}, "m", MemoryTag::kWeights), kept_bytes);
+  EXPECT_EQ(ledger.total_bytes(), kept_bytes);
+  EXPECT_EQ(test::resident_bytes_of(path), 5 * kPage);  // what the ledger counts, page-rounded
+  EXPECT_EQ(p[3 * kPage + 50], (3 * kPage + 50) % 251);  // kept bytes read as before
+  EXPECT_EQ(m->release_pages_except({}), 0u) << "a second release must not un-count again";
+  // A released page read anyway faults back in from the page cache with the file's bytes.
+  EXPECT_EQ(p[100 * kPage + 7], (100 * kPage + 7) % 251);
+
+  auto anon = ledger.allocate(DeviceId{}, "m", MemoryTag::kArena, 1 << 20);
+  ASSERT_TRUE(anon.ok());
+  EXPECT_EQ(anon->release_pages_except({}), 0u) << "only file mappings can be released";
+  anon->reset();
+  m->reset();
+  EXPECT_EQ(ledger.total_bytes(), 0u);
+  EXPECT_EQ(test::resident_bytes_of(path), 0u);
 }
 
 // The ledger's claim checked against the OS: a touched 512 MiB buffer shows up in RSS and goes

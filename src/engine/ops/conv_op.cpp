@@ -168,7 +168,7 @@ StatusOr<std::unique_ptr<OpKernel>> create(PrepareContext& c, bool transposed) {
   const void* packed = nullptr;
   if (const Tensor* w = c.constant_input(1)) {
     SEER_ASSIGN_OR_RETURN(packed, c.packed_weight("W:" + k.packed_layout_key(), k.packed_weights_bytes(),
-                                                  [&](void* dst) { return k.pack_weights(w->data<float>(), dst); }));
+                                                  [&](void* dst) { return k.pack_weights(w->data<float>(), dst); }, 1));
     c.request_scratch(k.scratch_bytes());
   } else {
     c.request_scratch(kernels::align64(k.scratch_bytes()) + k.packed_weights_bytes());

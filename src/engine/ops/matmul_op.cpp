@@ -145,7 +145,7 @@ StatusOr<std::unique_ptr<OpKernel>> make_kernel(PrepareContext& c, MatMulParams 
     const MatMul& k = *mm;
     SEER_ASSIGN_OR_RETURN(packed,
                           c.packed_weight("B:" + k.packed_layout_key(), k.packed_b_bytes(),
-                                          [&](void* dst) { return k.pack_b(b->data<float>(), dst); }));
+                                          [&](void* dst) { return k.pack_b(b->data<float>(), dst); }, 1));
   }
   if (residual.mode == Residual::Mode::kBroadcast) c.request_scratch(residual.mm_bytes);
   c.request_scratch(mm->scratch_bytes());
