@@ -210,8 +210,8 @@ void register_bench(CLI::App& app, CliContext& ctx) {
   cmd->add_option("--seconds", args->seconds, "seconds per batch size (at least 2 runs)")->check(CLI::Range(0.0, 3600.0));
   cmd->add_option("--threads", args->threads, "compute threads (default: all cores)")->check(CLI::Range(0, 1024));
   cmd->add_option("--weights", args->weights,
-                  "packed (fastest GEMMs) | mapped (fp32 weights read in place from the file: half the "
-                  "memory, faster load)")
+                  "packed (fastest GEMMs) | mapped (fp32 weights read in place from the file: no packing "
+                  "at load, ~10 % slower GEMMs)")
       ->check(CLI::IsMember({"packed", "mapped"}));
   cmd->add_option("--pack-cache", args->pack_cache,
                   "keep packed weights in files in this folder and map them on the next load (default: none)");

@@ -42,9 +42,10 @@ namespace seer::engine {
 // `precision`, `weights`, `pack_cache`), carried unchanged from the CLI to every load and plan.
 struct EngineChoice {
   Precision precision = Precision::kF32;
-  // fp32 MatMul/Gemm weights read straight from the mapped file instead of a packed copy:
-  // half the weight memory and a load that touches no weight bytes, for ~10 % slower GEMMs
-  // (oneDNN re-blocks B on the fly). Weights oneDNN cannot use as stored are packed anyway.
+  // fp32 MatMul/Gemm weights read straight from the mapped file instead of a packed copy: a
+  // load that touches no weight bytes (no packing, no cache file), for ~10 % slower GEMMs
+  // (oneDNN re-blocks B on the fly). The same weight memory as packed: a packed load releases
+  // the file pages it packed. Weights oneDNN cannot use as stored are packed anyway.
   bool weights_in_place = false;
   // Packed weights are kept in files in this folder (PackCache) and mapped by the next load of
   // the same model instead of packed again. Empty: packed at every load.
