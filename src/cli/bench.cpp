@@ -126,7 +126,7 @@ int run(const BenchArgs& a) {
               lt.passes_ms, lt.plans, lt.plans_ms, lt.pack_ms);
   if (!a.pack_cache.empty())
     std::printf(", pack cache %.0f ms (%d blobs mapped, %d packed)", lt.cache_ms, lt.cache_hits, lt.cache_misses);
-  std::printf(", %.1f MB of the file released (packed or folded, never read by a run)\n", lt.released_bytes / 1048576.0);
+  std::printf(", %.1f MB of source weights released (packed or folded; no run reads them)\n", lt.released_bytes / 1048576.0);
   const double load_peak_rss_mb = read_peak_rss_bytes() / 1048576.0;
 
   engine::NpyArray given;

@@ -56,7 +56,7 @@ class Model::Services : public PrepareServices {
       return p;
     }
     const auto t0 = std::chrono::steady_clock::now();
-    SEER_ASSIGN_OR_RETURN(void* p, model_.weights_->allocate(bytes));
+    SEER_ASSIGN_OR_RETURN(void* p, model_.weights_->allocate(bytes, /*packed=*/true));
     SEER_RETURN_IF_ERROR(fill(p));
     // The source's file pages leave now rather than at the end of the load, so a load holds
     // the packed copy and the file's pages of one weight at a time, not of all of them.
@@ -254,8 +254,10 @@ Status Model::build(const LoadOptions& options) {
 // What a run reads of the constants is known once every plan is built: the constant inputs of
 // steps, less those their kernel packed (PlanStep::packed_inputs), and constant graph outputs.
 // Every other page of the model's file (weights packed into other buffers, initializers that
-// folding and fusion replaced) leaves the process and the ledger. A measuring load only counts
-// them, so plan_bytes() can say what the model holds after its load.
+// folding and fusion replaced) leaves the process and the ledger, and so does every allocated
+// source buffer nothing reads (TF.js weights decoded and then packed, constants folded into
+// others). A measuring load only counts them, so plan_bytes() can say what the model holds
+// after its load.
 void Model::release_unread_weights() {
   std::vector<Buffer::ByteRange> keep;
   auto keep_const = [&](const Plan& plan, int v) {
@@ -268,7 +270,14 @@ void Model::release_unread_weights() {
         if (s.inputs[i] != kNoValue && !(i < 64 && (s.packed_inputs >> i & 1))) keep_const(*plan, s.inputs[i]);
     for (int v : graph_.outputs) keep_const(*plan, v);
   }
-  timings_.released_bytes = weights_->release_unread(keep, /*apply=*/!measure_only_);
+  std::vector<Buffer::ByteRange> freed;
+  timings_.released_bytes = weights_->release_unread(keep, /*apply=*/!measure_only_, &freed);
+  // The graph keeps its structure for logs and tests, not pointers into freed bytes.
+  for (Value& v : graph_.values)
+    for (const auto& [p, n] : freed) {
+      const auto c = reinterpret_cast<uintptr_t>(v.constant), lo = reinterpret_cast<uintptr_t>(p);
+      if (v.constant && c >= lo && c < lo + n) v.constant = nullptr;
+    }
 }
 
 std::string Model::op_summary() const {

@@ -1,14 +1,16 @@
 #include "engine/weight_store.h"
 
+#include <algorithm>
+
 namespace seer::engine {
 
-StatusOr<void*> WeightStore::allocate(size_t bytes) {
+StatusOr<void*> WeightStore::allocate(size_t bytes, bool packed) {
   if (bytes == 0) return const_cast<char*>(kEmpty);
   SEER_ASSIGN_OR_RETURN(Buffer b, reservation_ ? reservation_->allocate(MemoryTag::kWeights, bytes)
                                                 : ledger_->allocate(device_, owner_, MemoryTag::kWeights, bytes));
   void* p = b.data();
   buffers_.push_back(std::move(b));
-  packed_map_.push_back(false);
+  packed_map_.push_back(packed);
   return p;
 }
 
@@ -30,10 +32,27 @@ uint64_t WeightStore::bytes() const {
   return n;
 }
 
-uint64_t WeightStore::release_unread(const std::vector<Buffer::ByteRange>& keep, bool apply) {
+uint64_t WeightStore::release_unread(const std::vector<Buffer::ByteRange>& keep, bool apply,
+                                     std::vector<Buffer::ByteRange>* freed) {
   uint64_t released = 0;
-  for (size_t i = 0; i < buffers_.size(); ++i)
-    if (buffers_[i].file_mapped() && !packed_map_[i]) released += buffers_[i].release_pages_except(keep, apply);
+  for (size_t i = 0; i < buffers_.size(); ++i) {
+    Buffer& b = buffers_[i];
+    if (packed_map_[i] || b.empty()) continue;
+    if (b.file_mapped()) {
+      released += b.release_pages_except(keep, apply);
+      continue;
+    }
+    const auto lo = static_cast<const char*>(b.data()), hi = lo + b.size();
+    const bool read = std::any_of(keep.begin(), keep.end(), [&](const Buffer::ByteRange& r) {
+      const auto p = static_cast<const char*>(r.first);
+      return r.second && p < hi && p + r.second > lo;
+    });
+    if (read) continue;
+    released += b.counted_bytes();
+    if (!apply) continue;
+    if (freed) freed->emplace_back(b.data(), b.size());
+    b.reset();
+  }
   return released;
 }
 

@@ -26,18 +26,23 @@ class WeightStore {
       : ledger_(&ledger), device_(device), owner_(std::move(owner)), reservation_(reservation) {}
   void set_reservation(Reservation* reservation) { reservation_ = reservation; }
 
-  // A 64-byte-aligned writable buffer; zero bytes gives a valid non-null pointer.
-  StatusOr<void*> allocate(size_t bytes);
+  // A 64-byte-aligned writable buffer; zero bytes gives a valid non-null pointer. `packed`: a
+  // packed weight that kernels hold (never released); otherwise a source (decoded, copied or
+  // folded constants) that release_unread() frees when no run reads it.
+  StatusOr<void*> allocate(size_t bytes, bool packed = false);
   // Maps a file region read-only: the model's own file (a source of weights) or, `packed`, a
   // file of already packed weights (the pack cache), which release_unread() never touches.
   StatusOr<const void*> map_file(const std::string& path, uint64_t offset, uint64_t length,
                                  bool packed = false);
   uint64_t bytes() const;  // sum over buffers of their ledger count (Buffer::counted_bytes)
 
-  // Source pages a load no longer needs leave the process and the ledger (Buffer::
-  // release_pages_except): every page of the model's mapped files that no `keep` range touches.
-  // Returns the bytes released; with apply = false only counts them (a measuring load).
-  uint64_t release_unread(const std::vector<Buffer::ByteRange>& keep, bool apply);
+  // Source bytes a load no longer needs leave the process and the ledger: every page of the
+  // model's mapped files that no `keep` range touches (Buffer::release_pages_except), and every
+  // allocated source buffer that no `keep` range touches (freed; its range is appended to
+  // `freed`, whose pointers must no longer be read). Returns the bytes released; with
+  // apply = false only counts them (a measuring load).
+  uint64_t release_unread(const std::vector<Buffer::ByteRange>& keep, bool apply,
+                          std::vector<Buffer::ByteRange>* freed = nullptr);
   // Drops the pages wholly inside [p, p + n) of a mapped source file now (just packed; the count
   // waits for release_unread). No-op when p is not in one.
   void drop_source_pages(const void* p, size_t n) const;
