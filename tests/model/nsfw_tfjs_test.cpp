@@ -210,8 +210,9 @@ void check_model(const char* name, engine::Precision precision, double tol) {
   // The decoded fp32 weights were packed into the convolutions' layouts and are freed: the model
   // holds one copy (the packed one), and the ledger says so.
   EXPECT_EQ(ledger.bytes(DeviceId{}, name, MemoryTag::kWeights), m.weight_bytes());
-  if (precision == engine::Precision::kF32)
+  if (precision == engine::Precision::kF32) {
     EXPECT_GE(m.load_timings().released_bytes, m.weight_bytes() * 9 / 10) << "decoded weights kept after packing";
+  }
   auto ctx = m.create_context();
   ASSERT_TRUE(ctx.ok()) << ctx.status().to_string();
   int pass1 = 0, passb = 0;
