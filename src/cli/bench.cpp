@@ -126,7 +126,8 @@ int run(const BenchArgs& a) {
               lt.passes_ms, lt.plans, lt.plans_ms, lt.pack_ms);
   if (!a.pack_cache.empty())
     std::printf(", pack cache %.0f ms (%d blobs mapped, %d packed)", lt.cache_ms, lt.cache_hits, lt.cache_misses);
-  std::printf(", %.1f MB of source weights released (packed or folded; no run reads them)\n", lt.released_bytes / 1048576.0);
+  std::printf("; weights: %.1f MB at the load's peak, %.1f MB of sources released (packed or folded; no run reads them)\n",
+              lt.peak_weight_bytes / 1048576.0, lt.released_bytes / 1048576.0);
   const double load_peak_rss_mb = read_peak_rss_bytes() / 1048576.0;
 
   engine::NpyArray given;
@@ -183,6 +184,7 @@ int run(const BenchArgs& a) {
                         {"weights_mb", (*model)->weight_bytes() / 1048576.0},
                         {"arena_mb", (*model)->arena_bytes() / 1048576.0},
                         {"released_mb", (*model)->load_timings().released_bytes / 1048576.0},
+                        {"load_peak_weights_mb", (*model)->load_timings().peak_weight_bytes / 1048576.0},
                         {"precision", a.precision},
                         {"weights", a.weights},
                         {"load_breakdown_ms", {{"import", (*model)->load_timings().import_ms},

@@ -37,8 +37,16 @@ class Model::Services : public PrepareServices {
     std::string k = fmt::format("{}\x1f{}\x1f{}\x1f{}", node.op_type, node.name, key, bytes);
     if (const void* p = model_.weights_->find_keyed(k); p && !(p == kUnfilled && evaluating))
       return p;
+    // The source's file pages leave (process and ledger) as soon as its blob exists, since the
+    // kernel promised never to read it: a load then holds the file's pages of one weight beside
+    // the packed copies, not of all of them. Every path counts the same sequence (blob +, then
+    // source −), so plan_bytes()' peak is the real load's.
+    auto drop_source = [&] {
+      if (source && !evaluating) model_.weights_->drop_source_pages(source->raw(), source->bytes());
+    };
     if (model_.measure_only_ && !evaluating) {  // plan_bytes(): count, never fill (the kernels never run)
       model_.weights_->add_unallocated(bytes);
+      drop_source();
       model_.weights_->put_keyed(k, kUnfilled);
       return static_cast<const void*>(kUnfilled);
     }
@@ -50,6 +58,7 @@ class Model::Services : public PrepareServices {
 #ifdef MADV_POPULATE_READ
       madvise(const_cast<void*>(p), bytes, MADV_POPULATE_READ);
 #endif
+      drop_source();
       model_.weights_->put_keyed(k, p);
       pack_cache.record(k, p, bytes, /*hit=*/true);
       model_.timings_.cache_mapped_bytes += bytes;
@@ -58,9 +67,7 @@ class Model::Services : public PrepareServices {
     const auto t0 = std::chrono::steady_clock::now();
     SEER_ASSIGN_OR_RETURN(void* p, model_.weights_->allocate(bytes, /*packed=*/true));
     SEER_RETURN_IF_ERROR(fill(p));
-    // The source's file pages leave now rather than at the end of the load, so a load holds
-    // the packed copy and the file's pages of one weight at a time, not of all of them.
-    if (source && !evaluating) model_.weights_->drop_source_pages(source->raw(), source->bytes());
+    drop_source();
     model_.weights_->put_keyed(k, p);
     pack_cache.record(k, p, bytes, /*hit=*/false);
     model_.timings_.pack_ms += ms_since(t0);
@@ -141,7 +148,7 @@ StatusOr<Model::PlannedBytes> Model::plan_bytes(const std::string& path, LoadOpt
   options.measure_only = true;
   options.engine.pack_cache_dir.clear();  // a measuring load packs nothing to cache
   SEER_ASSIGN_OR_RETURN(std::shared_ptr<Model> m, load(path, options));
-  PlannedBytes out{m->weight_bytes(), m->arena_bytes(), m->weight_bytes() - m->timings_.released_bytes};
+  PlannedBytes out{m->timings_.peak_weight_bytes, m->arena_bytes(), m->weight_bytes()};
   return out;
 }
 
@@ -271,7 +278,9 @@ void Model::release_unread_weights() {
     for (int v : graph_.outputs) keep_const(*plan, v);
   }
   std::vector<Buffer::ByteRange> freed;
-  timings_.released_bytes = weights_->release_unread(keep, /*apply=*/!measure_only_, &freed);
+  weights_->release_unread(keep, &freed);
+  timings_.released_bytes = weights_->released_bytes();
+  timings_.peak_weight_bytes = weights_->peak_bytes();
   // The graph keeps its structure for logs and tests, not pointers into freed bytes.
   for (Value& v : graph_.values)
     for (const auto& [p, n] : freed) {

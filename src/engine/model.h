@@ -92,7 +92,8 @@ struct LoadTimings {
   double cache_ms = 0;   // pack cache: reading its index, writing a new file
   int cache_hits = 0, cache_misses = 0;  // packed weights mapped from / packed past the cache
   uint64_t cache_mapped_bytes = 0;       // bytes of the hits (ledger tag weights, file-mapped)
-  uint64_t released_bytes = 0;           // model-file bytes no run reads, released after the plans
+  uint64_t released_bytes = 0;  // source weight bytes released during the load (packed or folded; no run reads them)
+  uint64_t peak_weight_bytes = 0;  // the most weight bytes the load counted at once (plan_bytes' `weights`)
   int plans = 0;
 };
 
@@ -105,8 +106,9 @@ class Model {
   // Weight + arena bytes this file would need at options' max batch, measured by a load
   // against a private, unlimited ledger (so nothing is charged to the real one) that builds
   // every plan but packs no weight (LoadOptions::measure_only).
-  // `weights` is what the load allocates and maps (reserve it); after the load the model holds
-  // `weights_resident`: the file's pages that no run reads are released (LoadTimings::released_bytes).
+  // `weights` is the most the load counts at once (reserve it: the file's pages of each weight
+  // leave as it is packed); after the load the model holds `weights_resident`: the sources that no
+  // run reads are released (LoadTimings::released_bytes).
   struct PlannedBytes {
     uint64_t weights = 0, arena = 0;
     uint64_t weights_resident = 0;

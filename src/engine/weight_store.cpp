@@ -9,6 +9,7 @@ StatusOr<void*> WeightStore::allocate(size_t bytes, bool packed) {
   SEER_ASSIGN_OR_RETURN(Buffer b, reservation_ ? reservation_->allocate(MemoryTag::kWeights, bytes)
                                                 : ledger_->allocate(device_, owner_, MemoryTag::kWeights, bytes));
   void* p = b.data();
+  count(static_cast<int64_t>(bytes));
   buffers_.push_back(std::move(b));
   packed_map_.push_back(packed);
   return p;
@@ -21,25 +22,23 @@ StatusOr<const void*> WeightStore::map_file(const std::string& path, uint64_t of
                                                 : ledger_->map_file(device_, owner_, MemoryTag::kWeights, path,
                                                                     offset, length));
   const void* p = b.data();
+  count(static_cast<int64_t>(length));
   buffers_.push_back(std::move(b));
   packed_map_.push_back(packed);
   return p;
 }
 
-uint64_t WeightStore::bytes() const {
-  uint64_t n = unallocated_;
-  for (const Buffer& b : buffers_) n += b.counted_bytes();
-  return n;
-}
-
-uint64_t WeightStore::release_unread(const std::vector<Buffer::ByteRange>& keep, bool apply,
-                                     std::vector<Buffer::ByteRange>* freed) {
-  uint64_t released = 0;
+int64_t WeightStore::release_unread(const std::vector<Buffer::ByteRange>& keep,
+                                    std::vector<Buffer::ByteRange>* freed) {
+  int64_t released = 0;
   for (size_t i = 0; i < buffers_.size(); ++i) {
     Buffer& b = buffers_[i];
     if (packed_map_[i] || b.empty()) continue;
     if (b.file_mapped()) {
-      released += b.release_pages_except(keep, apply);
+      const int64_t net = b.release_pages_except(keep, reservation_);
+      count(-net);
+      released += net;
+      released_ = static_cast<uint64_t>(static_cast<int64_t>(released_) + net);
       continue;
     }
     const auto lo = static_cast<const char*>(b.data()), hi = lo + b.size();
@@ -48,17 +47,24 @@ uint64_t WeightStore::release_unread(const std::vector<Buffer::ByteRange>& keep,
       return r.second && p < hi && p + r.second > lo;
     });
     if (read) continue;
-    released += b.counted_bytes();
-    if (!apply) continue;
+    const uint64_t bytes = b.counted_bytes();
     if (freed) freed->emplace_back(b.data(), b.size());
     b.reset();
+    if (reservation_) reservation_->refund(bytes);
+    count(-static_cast<int64_t>(bytes));
+    released += static_cast<int64_t>(bytes);
+    released_ += bytes;
   }
   return released;
 }
 
-void WeightStore::drop_source_pages(const void* p, size_t n) const {
+void WeightStore::drop_source_pages(const void* p, size_t n) {
   for (size_t i = 0; i < buffers_.size(); ++i)
-    if (buffers_[i].file_mapped() && !packed_map_[i]) buffers_[i].drop_pages(p, n);
+    if (buffers_[i].file_mapped() && !packed_map_[i]) {
+      const uint64_t bytes = buffers_[i].drop_pages(p, n, reservation_);
+      count(-static_cast<int64_t>(bytes));
+      released_ += bytes;
+    }
 }
 
 const void* WeightStore::find_keyed(const std::string& key) const {

@@ -9,6 +9,7 @@
 // Pointers stay valid as long as the store. Not thread-safe while loading; read-only after.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -34,25 +35,26 @@ class WeightStore {
   // file of already packed weights (the pack cache), which release_unread() never touches.
   StatusOr<const void*> map_file(const std::string& path, uint64_t offset, uint64_t length,
                                  bool packed = false);
-  uint64_t bytes() const;  // sum over buffers of their ledger count (Buffer::counted_bytes)
+  uint64_t bytes() const { return bytes_; }  // what the ledger counts for the buffers now
+  uint64_t peak_bytes() const { return peak_; }  // the most bytes() has been (a load's need)
+  uint64_t released_bytes() const { return released_; }  // released by the two calls below, net
 
   // Source bytes a load no longer needs leave the process and the ledger: every page of the
-  // model's mapped files that no `keep` range touches (Buffer::release_pages_except), and every
-  // allocated source buffer that no `keep` range touches (freed; its range is appended to
-  // `freed`, whose pointers must no longer be read). Returns the bytes released; with
-  // apply = false only counts them (a measuring load).
-  uint64_t release_unread(const std::vector<Buffer::ByteRange>& keep, bool apply,
-                          std::vector<Buffer::ByteRange>* freed = nullptr);
-  // Drops the pages wholly inside [p, p + n) of a mapped source file now (just packed; the count
-  // waits for release_unread). No-op when p is not in one.
-  void drop_source_pages(const void* p, size_t n) const;
+  // model's mapped files that no `keep` range touches (Buffer::release_pages_except; a dropped
+  // page that one touches is counted again), and every allocated source buffer that no `keep`
+  // range touches (freed; its range is appended to `freed`, whose pointers must no longer be
+  // read). Returns the bytes released, net. Un-counted bytes go back to the reservation if set.
+  int64_t release_unread(const std::vector<Buffer::ByteRange>& keep, std::vector<Buffer::ByteRange>* freed = nullptr);
+  // Drops the pages wholly inside [p, p + n) of a mapped source file now, from the process and
+  // the ledger (a weight just packed). No-op when p is not in one.
+  void drop_source_pages(const void* p, size_t n);
   MemoryLedger& ledger() { return *ledger_; }
   DeviceId device() const { return device_; }
   const std::string& owner() const { return owner_; }
 
   // Counts bytes a measuring load (Model::plan_bytes) would have allocated without allocating
   // them; included in bytes().
-  void add_unallocated(uint64_t bytes) { unallocated_ += bytes; }
+  void add_unallocated(uint64_t bytes) { count(static_cast<int64_t>(bytes)); }
   // Keyed buffers (packed weights shared by several plans): find or nullptr.
   const void* find_keyed(const std::string& key) const;
   void put_keyed(const std::string& key, const void* p) { keyed_[key] = p; }
@@ -65,7 +67,11 @@ class WeightStore {
   std::vector<Buffer> buffers_;
   std::vector<bool> packed_map_;  // per buffer: a mapping of packed weights (not a source)
   std::map<std::string, const void*> keyed_;
-  uint64_t unallocated_ = 0;
+  void count(int64_t delta) {
+    bytes_ = static_cast<uint64_t>(static_cast<int64_t>(bytes_) + delta);
+    peak_ = std::max(peak_, bytes_);
+  }
+  uint64_t bytes_ = 0, peak_ = 0, released_ = 0;
   alignas(64) static inline const char kEmpty[64] = {};
 };
 

@@ -81,6 +81,8 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
   data_ = std::exchange(other.data_, nullptr);
   size_ = std::exchange(other.size_, 0);
   counted_ = std::exchange(other.counted_, 0);
+  dropped_ = std::move(other.dropped_);
+  other.dropped_.clear();
   map_base_ = std::exchange(other.map_base_, nullptr);
   map_length_ = std::exchange(other.map_length_, 0);
   origin_ = std::exchange(other.origin_, Origin::kNone);
@@ -102,48 +104,76 @@ void Buffer::reset() {
   ledger_ = nullptr;
   data_ = map_base_ = nullptr;
   size_ = counted_ = map_length_ = 0;
+  dropped_.clear();
   origin_ = Origin::kNone;
 }
 
-uint64_t Buffer::release_pages_except(std::vector<ByteRange> keep, bool apply) {
-  if (origin_ != Origin::kFileMap || counted_ != size_ || size_ == 0) return 0;
+uint64_t Buffer::drop_pages(const void* p, size_t n, Reservation* from) {
+  if (origin_ != Origin::kFileMap || n == 0) return 0;
   const size_t page = page_size();
-  const uintptr_t lo = reinterpret_cast<uintptr_t>(data_), hi = lo + size_;
-  // The kept ranges as sorted page spans inside [lo, hi); the gaps between them are released.
-  std::vector<std::pair<uintptr_t, uintptr_t>> kept;
-  for (const auto& [p, n] : keep) {
-    const uintptr_t a = reinterpret_cast<uintptr_t>(p), b = a + n;
-    if (n == 0 || b <= lo || a >= hi) continue;
-    kept.emplace_back(std::max(a, lo) / page * page, round_up(std::min(b, hi), page));
-  }
-  std::sort(kept.begin(), kept.end());
-  uint64_t released = 0;
-  auto release = [&](uintptr_t a, uintptr_t b) {
-    if (a >= b) return;
-    if (apply) madvise(reinterpret_cast<void*>(a), b - a, MADV_DONTNEED);
-    released += std::min(b, hi) - std::max(a, lo);
-  };
-  uintptr_t cursor = lo / page * page;
-  for (const auto& [a, b] : kept) {
-    release(cursor, a);
-    cursor = std::max(cursor, b);
-  }
-  release(cursor, round_up(hi, page));
-  if (apply && released) {
-    counted_ -= released;
-    if (ledger_) ledger_->on_uncount(*this, released);
-  }
-  return released;
-}
-
-void Buffer::drop_pages(const void* p, size_t n) const {
-  if (origin_ != Origin::kFileMap) return;
-  const size_t page = page_size();
+  const uintptr_t base = reinterpret_cast<uintptr_t>(map_base_);
   const uintptr_t lo = reinterpret_cast<uintptr_t>(data_), hi = lo + size_;
   const uintptr_t a = std::max(reinterpret_cast<uintptr_t>(p), lo);
   const uintptr_t b = std::min(reinterpret_cast<uintptr_t>(p) + n, hi);
-  const uintptr_t first = round_up(a, page), last = b / page * page;
-  if (b > a && last > first) madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+  if (b <= a) return 0;
+  // Whole pages only; the buffer's own partial first and last pages are whole for this purpose.
+  const uintptr_t first = a == lo ? a / page * page : round_up(a, page);
+  const uintptr_t last = b == hi ? round_up(b, page) : b / page * page;
+  if (last <= first) return 0;
+  if (dropped_.empty()) dropped_.assign(map_length_ / page + 1, false);
+  uint64_t bytes = 0;
+  for (uintptr_t q = first; q < last; q += page) {
+    const size_t i = (q - base) / page;
+    if (dropped_[i]) continue;
+    dropped_[i] = true;
+    bytes += std::min(q + page, hi) - std::max(q, lo);
+  }
+  madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+  counted_ -= bytes;
+  if (bytes && ledger_) ledger_->on_uncount(*this, bytes, from);
+  return bytes;
+}
+
+int64_t Buffer::release_pages_except(const std::vector<ByteRange>& keep, Reservation* from) {
+  if (origin_ != Origin::kFileMap || size_ == 0) return 0;
+  const size_t page = page_size();
+  const uintptr_t base = reinterpret_cast<uintptr_t>(map_base_);
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(data_), hi = lo + size_;
+  const size_t pages = (round_up(hi, page) - base) / page;
+  std::vector<bool> kept(pages, false);
+  for (const auto& [p, n] : keep) {
+    const uintptr_t a = std::max(reinterpret_cast<uintptr_t>(p), lo);
+    const uintptr_t b = std::min(reinterpret_cast<uintptr_t>(p) + n, hi);
+    for (uintptr_t q = a / page * page; q < b; q += page) kept[(q - base) / page] = true;
+  }
+  if (dropped_.empty()) dropped_.assign(map_length_ / page + 1, false);
+  uint64_t released = 0, recounted = 0;
+  size_t run = pages;  // first page of the run of pages being dropped now
+  auto flush = [&](size_t end) {
+    if (run < end) madvise(reinterpret_cast<void*>(base + run * page), (end - run) * page, MADV_DONTNEED);
+    run = pages;
+  };
+  for (size_t i = 0; i < pages; ++i) {
+    const uintptr_t q = base + i * page;
+    const uint64_t bytes = std::min(q + page, hi) - std::max(q, lo);
+    if (kept[i] == !dropped_[i]) {  // kept and counted, or dropped and not kept: as it should be
+      flush(i);
+      continue;
+    }
+    if (kept[i]) {
+      recounted += bytes;
+      flush(i);
+    } else {
+      released += bytes;
+      if (run == pages) run = i;
+    }
+    dropped_[i] = !kept[i];
+  }
+  flush(pages);
+  counted_ = counted_ + recounted - released;
+  if (ledger_ && released) ledger_->on_uncount(*this, released, from);
+  if (ledger_ && recounted) ledger_->on_recount(*this, recounted, from);
+  return static_cast<int64_t>(released) - static_cast<int64_t>(recounted);
 }
 
 // ---- Reservation -------------------------------------------------------------------------
@@ -167,6 +197,10 @@ StatusOr<Buffer> Reservation::map_file(MemoryTag tag, const std::string& path, u
                                        uint64_t length) {
   if (!ledger_) return Status::internal("map_file from an empty reservation");
   return ledger_->make_mapping(device_, owner_, tag, path, offset, length, this);
+}
+
+void Reservation::refund(uint64_t bytes) {
+  if (ledger_ && bytes) ledger_->on_refund(*this, bytes);
 }
 
 void Reservation::release() {
@@ -376,12 +410,38 @@ void MemoryLedger::on_free(const Buffer& buffer) {
   if (--it->second.buffers == 0) counts_.erase(it);
 }
 
-void MemoryLedger::on_uncount(const Buffer& buffer, uint64_t bytes) {
+void MemoryLedger::on_uncount(const Buffer& buffer, uint64_t bytes, Reservation* from) {
   std::lock_guard lock(mu_);
-  devices_.at(buffer.device_).used -= bytes;
+  DeviceState& d = devices_.at(buffer.device_);
+  d.used -= bytes;
+  if (from && from->ledger_ == this && from->device_ == buffer.device_) {  // stays with the load
+    from->remaining_ += bytes;
+    d.reserved += bytes;
+  }
   auto it = counts_.find(Key{buffer.device_, buffer.owner_, buffer.tag_});
   assert(it != counts_.end() && it->second.bytes >= bytes);
   it->second.bytes -= bytes;
+}
+
+void MemoryLedger::on_recount(const Buffer& buffer, uint64_t bytes, Reservation* from) {
+  std::lock_guard lock(mu_);
+  DeviceState& d = devices_.at(buffer.device_);
+  // Bytes this buffer counted before: they come back even past the budget (they are resident).
+  if (from && from->ledger_ == this && from->device_ == buffer.device_) {
+    const uint64_t drawn = std::min<uint64_t>(bytes, from->remaining_);
+    from->remaining_ -= drawn;
+    d.reserved -= drawn;
+  }
+  d.used += bytes;
+  d.peak = std::max(d.peak, d.used + d.reserved);
+  counts_[Key{buffer.device_, buffer.owner_, buffer.tag_}].bytes += bytes;
+}
+
+void MemoryLedger::on_refund(Reservation& reservation, uint64_t bytes) {
+  std::lock_guard lock(mu_);
+  DeviceState& d = devices_.at(reservation.device_);
+  reservation.remaining_ += bytes;
+  d.reserved += bytes;
 }
 
 void MemoryLedger::on_release(Reservation& reservation) {

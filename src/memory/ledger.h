@@ -41,6 +41,7 @@ std::string_view to_string(MemoryTag tag);  // "weights", "arena", ...
 std::string format_bytes(uint64_t bytes);
 
 class MemoryLedger;
+class Reservation;
 
 // Bytes on a device, owned: 64-byte aligned host memory, or a read-only mmap'd file region.
 // Move-only; frees and un-counts itself on destruction or reset().
@@ -68,16 +69,20 @@ class Buffer {
 
   void reset();
 
-  // A file mapping only (0 otherwise): every whole page of it that no `keep` range touches
-  // leaves this process (MADV_DONTNEED; the page cache keeps it, a later read would fault it
-  // back in from there) and the ledger. For a model file whose weights were packed into other
-  // buffers at load and are never read again. Once per buffer (later calls release nothing).
-  // With apply = false nothing is released or un-counted: the bytes it would release.
+  // Pages of a file mapping leave this process (MADV_DONTNEED: the page cache keeps them, a read
+  // would fault them back in from there) and the ledger: for a model file whose weights were
+  // packed into other buffers at load. Both are no-ops (0) for other buffers. With `from`, the
+  // un-counted bytes go back to that reservation (a load in progress keeps its budget), and
+  // re-counted ones are drawn from it where it has them.
+  //
+  // drop_pages: the pages that lie wholly inside [p, p + n) (a weight just packed). Returns the
+  // bytes un-counted (pages already dropped count once).
+  uint64_t drop_pages(const void* p, size_t n, Reservation* from = nullptr);
+  // release_pages_except: every page that no `keep` range touches is dropped, and a dropped page
+  // that one touches is counted again (a run will read it). Returns bytes un-counted minus bytes
+  // re-counted.
   using ByteRange = std::pair<const void*, size_t>;
-  uint64_t release_pages_except(std::vector<ByteRange> keep, bool apply = true);
-  // A file mapping only: drops the pages that lie wholly inside [p, p + n) from this process now
-  // (a load that just packed them), without changing the count; no-op for bytes outside it.
-  void drop_pages(const void* p, size_t n) const;
+  int64_t release_pages_except(const std::vector<ByteRange>& keep, Reservation* from = nullptr);
 
  private:
   friend class MemoryLedger;
@@ -86,6 +91,7 @@ class Buffer {
   void* data_ = nullptr;
   size_t size_ = 0;       // bytes visible to the user
   size_t counted_ = 0;    // bytes counted in the ledger (size_ until pages are released)
+  std::vector<bool> dropped_;  // file mappings: per page from map_base_, released and un-counted
   void* map_base_ = nullptr;
   size_t map_length_ = 0;  // what munmap needs (page-rounded)
   Origin origin_ = Origin::kNone;
@@ -114,6 +120,9 @@ class Reservation {
   StatusOr<Buffer> allocate(MemoryTag tag, size_t bytes);
   // Maps [offset, offset + length) of a file read-only, drawn from the reservation.
   StatusOr<Buffer> map_file(MemoryTag tag, const std::string& path, uint64_t offset, uint64_t length);
+  // The caller freed buffers drawn from this reservation worth at least `bytes`: they return to
+  // it (not to the budget) for the rest of the load.
+  void refund(uint64_t bytes);
   void release();
 
  private:
@@ -196,8 +205,11 @@ class MemoryLedger {
                                 const std::string& path, uint64_t offset, uint64_t length,
                                 Reservation* from);
   void on_free(const Buffer& buffer);
-  void on_uncount(const Buffer& buffer, uint64_t bytes);
+  // Pages of a live buffer leave (or come back into) the count; `from` gets (gives) the bytes.
+  void on_uncount(const Buffer& buffer, uint64_t bytes, Reservation* from);
+  void on_recount(const Buffer& buffer, uint64_t bytes, Reservation* from);
   void on_release(Reservation& reservation);
+  void on_refund(Reservation& reservation, uint64_t bytes);
 
   mutable std::mutex mu_;
   std::map<DeviceId, DeviceState> devices_;

@@ -179,25 +179,63 @@ TEST(LedgerFileMap, ReleasesPagesOutsideTheKeptRangesFromRssAndLedger) {
   std::vector<Buffer::ByteRange> keep = {{p + 3 * kPage + 10, 100}, {p + 10 * kPage, 2 * kPage + 1},
                                          {p + size - 5, 5}, {p + 3 * kPage + 20, 8}};
   const uint64_t kept_bytes = 4 * kPage + (kPage - 100);  // pages 3, 10, 11, 12 + the partial last page
-  EXPECT_EQ(m->release_pages_except(keep, /*apply=*/false), size - kept_bytes);  // counts only
-  EXPECT_EQ(ledger.bytes(DeviceId{}, "m", MemoryTag::kWeights), size);
-  EXPECT_EQ(m->release_pages_except(keep), size - kept_bytes);
+  EXPECT_EQ(m->release_pages_except(keep), static_cast<int64_t>(size - kept_bytes));
   EXPECT_EQ(m->counted_bytes(), kept_bytes);
   EXPECT_EQ(ledger.bytes(DeviceId{}, "m", MemoryTag::kWeights), kept_bytes);
   EXPECT_EQ(ledger.total_bytes(), kept_bytes);
   EXPECT_EQ(test::resident_bytes_of(path), 5 * kPage);  // what the ledger counts, page-rounded
   EXPECT_EQ(p[3 * kPage + 50], (3 * kPage + 50) % 251);  // kept bytes read as before
-  EXPECT_EQ(m->release_pages_except({}), 0u) << "a second release must not un-count again";
-  // A released page read anyway faults back in from the page cache with the file's bytes.
+  EXPECT_EQ(m->release_pages_except(keep), 0) << "a second release must not un-count again";
+  // A released page that a later keep range touches is counted again (a run will read it: it
+  // faults back in from the page cache with the file's bytes).
+  keep.push_back({p + 100 * kPage + 7, 1});
+  EXPECT_EQ(m->release_pages_except(keep), -static_cast<int64_t>(kPage));
+  EXPECT_EQ(ledger.bytes(DeviceId{}, "m", MemoryTag::kWeights), kept_bytes + kPage);
   EXPECT_EQ(p[100 * kPage + 7], (100 * kPage + 7) % 251);
 
   auto anon = ledger.allocate(DeviceId{}, "m", MemoryTag::kArena, 1 << 20);
   ASSERT_TRUE(anon.ok());
-  EXPECT_EQ(anon->release_pages_except({}), 0u) << "only file mappings can be released";
+  EXPECT_EQ(anon->release_pages_except({}), 0) << "only file mappings can be released";
+  EXPECT_EQ(anon->drop_pages(anon->data(), 1 << 20), 0u);
   anon->reset();
   m->reset();
   EXPECT_EQ(ledger.total_bytes(), 0u);
   EXPECT_EQ(test::resident_bytes_of(path), 0u);
+}
+
+// A load drops a weight's file pages as soon as it is packed: the bytes leave the ledger's used
+// count but stay with the load's reservation (used + reserved unchanged), so the load can spend
+// them on the next packed weight; pages count once however often they are dropped.
+TEST(LedgerFileMap, DroppedPagesGoBackToTheLoadsReservation) {
+  test::TempDir dir("seer-ledger");
+  const std::string path = dir.path().string() + "/weights.bin";
+  constexpr size_t kPage = 4096;
+  {
+    std::ofstream out(path, std::ios::binary);
+    for (size_t i = 0; i < 64 * kPage; ++i) out.put(static_cast<char>(i % 241));
+  }
+  MemoryLedger ledger;
+  auto r = ledger.reserve(DeviceId{}, "m", 80 * kPage);
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  auto m = r->map_file(MemoryTag::kWeights, path, 0, 64 * kPage);
+  ASSERT_TRUE(m.ok()) << m.status().to_string();
+  const uint8_t* p = m->as<uint8_t>();
+  EXPECT_EQ(r->remaining(), 16 * kPage);
+  // [2.5 pages, 13.5 pages): pages 3..12 lie wholly inside.
+  EXPECT_EQ(m->drop_pages(p + 2 * kPage + kPage / 2, 11 * kPage, &*r), 10 * kPage);
+  EXPECT_EQ(m->drop_pages(p + 3 * kPage, 10 * kPage, &*r), 0u) << "dropped pages count once";
+  EXPECT_EQ(m->counted_bytes(), 54 * kPage);
+  EXPECT_EQ(ledger.used_bytes(DeviceId{}), 54 * kPage);
+  EXPECT_EQ(r->remaining(), 26 * kPage);
+  EXPECT_EQ(ledger.used_bytes(DeviceId{}) + ledger.reserved_bytes(DeviceId{}), 80 * kPage);
+  EXPECT_EQ(p[5 * kPage + 1], (5 * kPage + 1) % 241);  // still the file's bytes
+  // Page 5 is read after all: counted again, drawn from the reservation.
+  EXPECT_EQ(m->release_pages_except({{p, 64 * kPage}}, &*r), -10 * static_cast<int64_t>(kPage));
+  EXPECT_EQ(r->remaining(), 16 * kPage);
+  EXPECT_EQ(ledger.used_bytes(DeviceId{}), 64 * kPage);
+  r->release();
+  m->reset();
+  EXPECT_EQ(ledger.used_bytes(DeviceId{}) + ledger.reserved_bytes(DeviceId{}), 0u);
 }
 
 // The ledger's claim checked against the OS: a touched 512 MiB buffer shows up in RSS and goes
