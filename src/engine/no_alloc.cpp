@@ -5,29 +5,53 @@
 #include <cstdlib>
 #include <new>
 
+// The replaced operator new below is compiled into every build but sanitizer ones (their runtimes
+// replace it themselves); it checks only while enforced.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SEER_ALLOC_HOOK 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define SEER_ALLOC_HOOK 0
+#endif
+#endif
+#ifndef SEER_ALLOC_HOOK
+#define SEER_ALLOC_HOOK 1
+#endif
+
 namespace seer::engine {
 namespace {
 thread_local int g_forbid = 0;  // > 0 inside a NoAllocScope not paused by AllowAllocScope
+
+// Read once, the first time a NoAllocScope allocates (never during static initialisation).
+bool enforced_now() {
+#if !SEER_ALLOC_HOOK
+  return false;
+#elif defined(SEER_NO_ALLOC_ON_RUN)
+  return true;
+#else
+  static const bool from_env = [] {
+    const char* e = std::getenv("SEER_NO_ALLOC_ON_RUN");
+    return e && *e && *e != '0';
+  }();
+  return from_env;
+#endif
 }
+}  // namespace
 
 NoAllocScope::NoAllocScope() : saved_(g_forbid) { g_forbid = 1; }
 NoAllocScope::~NoAllocScope() { g_forbid = saved_; }
 AllowAllocScope::AllowAllocScope(const char*) : saved_(g_forbid) { g_forbid = 0; }
 AllowAllocScope::~AllowAllocScope() { g_forbid = saved_; }
 
-#ifdef SEER_NO_ALLOC_ON_RUN
-bool no_alloc_enforced() { return true; }
-#else
-bool no_alloc_enforced() { return false; }
-#endif
+bool no_alloc_enforced() { return enforced_now(); }
 
 }  // namespace seer::engine
 
-#ifdef SEER_NO_ALLOC_ON_RUN
-// Replaced global allocation functions: the checked path of SEER_NO_ALLOC_ON_RUN builds.
+#if SEER_ALLOC_HOOK
+// Replaced global allocation functions: plain malloc/free, plus the check while enforced.
 namespace {
 void* checked_alloc(std::size_t n, std::size_t align) {
-  if (seer::engine::g_forbid) {
+  if (seer::engine::g_forbid && seer::engine::enforced_now()) {
     seer::engine::g_forbid = 0;  // let the message itself print
     std::fprintf(stderr, "seer: heap allocation of %zu bytes on the engine run path "
                          "(SEER_NO_ALLOC_ON_RUN)\n", n);

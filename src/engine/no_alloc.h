@@ -9,9 +9,12 @@
 //     }
 //   }
 //
-// Active only in builds configured with -DSEER_NO_ALLOC_ON_RUN=ON (which replaces the global
-// operator new/delete); otherwise both scopes cost nothing. The flag is thread-local: OpenMP
-// worker threads are not checked (they run kernel loops, which do not allocate).
+// Enforced when the process starts with SEER_NO_ALLOC_ON_RUN=1 in its environment (every ctest
+// test does: `make test` runs the whole suite, the real binary included, under the check) or in
+// builds configured with -DSEER_NO_ALLOC_ON_RUN=ON. The global operator new/delete are replaced by
+// malloc/free plus a thread-local check (not in sanitizer builds, whose runtimes replace them).
+// The flag is thread-local: OpenMP worker threads are not checked (they run kernel loops, which
+// do not allocate).
 #pragma once
 
 namespace seer::engine {
@@ -38,7 +41,7 @@ class AllowAllocScope {
   int saved_;
 };
 
-// True when this build enforces the guard.
+// True when this process enforces the guard.
 bool no_alloc_enforced();
 
 }  // namespace seer::engine
