@@ -35,7 +35,7 @@ class WeightStore {
   // file of already packed weights (the pack cache), which release_unread() never touches.
   StatusOr<const void*> map_file(const std::string& path, uint64_t offset, uint64_t length,
                                  bool packed = false);
-  uint64_t bytes() const { return bytes_; }  // what the ledger counts for the buffers now
+  uint64_t bytes() const { return bytes_; }  // the buffers' ledger count now (+ add_unallocated)
   uint64_t peak_bytes() const { return peak_; }  // the most bytes() has been (a load's need)
   uint64_t released_bytes() const { return released_; }  // released by the two calls below, net
 

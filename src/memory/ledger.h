@@ -60,7 +60,8 @@ class Buffer {
   template <typename T> const T* as() const { return static_cast<const T*>(data_); }
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
-  // Bytes this buffer counts in the ledger: size(), less what release_pages_except() released.
+  // Bytes this buffer counts in the ledger: size(), less the pages drop_pages() and
+  // release_pages_except() released.
   size_t counted_bytes() const { return counted_; }
   bool file_mapped() const { return origin_ == Origin::kFileMap; }
   DeviceId device() const { return device_; }
