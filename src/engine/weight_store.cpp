@@ -28,17 +28,13 @@ StatusOr<const void*> WeightStore::map_file(const std::string& path, uint64_t of
   return p;
 }
 
-int64_t WeightStore::release_unread(const std::vector<Buffer::ByteRange>& keep,
-                                    std::vector<Buffer::ByteRange>* freed) {
-  int64_t released = 0;
+void WeightStore::release_unread(const std::vector<Buffer::ByteRange>& keep,
+                                 std::vector<Buffer::ByteRange>* freed) {
   for (size_t i = 0; i < buffers_.size(); ++i) {
     Buffer& b = buffers_[i];
     if (packed_map_[i] || b.empty()) continue;
     if (b.file_mapped()) {
-      const int64_t net = b.release_pages_except(keep, reservation_);
-      count(-net);
-      released += net;
-      released_ = static_cast<uint64_t>(static_cast<int64_t>(released_) + net);
+      released(b.release_pages_except(keep));
       continue;
     }
     const auto lo = static_cast<const char*>(b.data()), hi = lo + b.size();
@@ -47,24 +43,16 @@ int64_t WeightStore::release_unread(const std::vector<Buffer::ByteRange>& keep,
       return r.second && p < hi && p + r.second > lo;
     });
     if (read) continue;
-    const uint64_t bytes = b.counted_bytes();
+    const auto bytes = static_cast<int64_t>(b.counted_bytes());
     if (freed) freed->emplace_back(b.data(), b.size());
     b.reset();
-    if (reservation_) reservation_->refund(bytes);
-    count(-static_cast<int64_t>(bytes));
-    released += static_cast<int64_t>(bytes);
-    released_ += bytes;
+    released(bytes);
   }
-  return released;
 }
 
 void WeightStore::drop_source_pages(const void* p, size_t n) {
   for (size_t i = 0; i < buffers_.size(); ++i)
-    if (buffers_[i].file_mapped() && !packed_map_[i]) {
-      const uint64_t bytes = buffers_[i].drop_pages(p, n, reservation_);
-      count(-static_cast<int64_t>(bytes));
-      released_ += bytes;
-    }
+    if (buffers_[i].file_mapped() && !packed_map_[i]) released(static_cast<int64_t>(buffers_[i].drop_pages(p, n)));
 }
 
 const void* WeightStore::find_keyed(const std::string& key) const {

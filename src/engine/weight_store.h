@@ -43,8 +43,8 @@ class WeightStore {
   // model's mapped files that no `keep` range touches (Buffer::release_pages_except; a dropped
   // page that one touches is counted again), and every allocated source buffer that no `keep`
   // range touches (freed; its range is appended to `freed`, whose pointers must no longer be
-  // read). Returns the bytes released, net. Un-counted bytes go back to the reservation if set.
-  int64_t release_unread(const std::vector<Buffer::ByteRange>& keep, std::vector<Buffer::ByteRange>* freed = nullptr);
+  // read). Un-counted bytes go back to the reservation if set (released_bytes() adds them up).
+  void release_unread(const std::vector<Buffer::ByteRange>& keep, std::vector<Buffer::ByteRange>* freed = nullptr);
   // Drops the pages wholly inside [p, p + n) of a mapped source file now, from the process and
   // the ledger (a weight just packed). No-op when p is not in one.
   void drop_source_pages(const void* p, size_t n);
@@ -70,6 +70,12 @@ class WeightStore {
   void count(int64_t delta) {
     bytes_ = static_cast<uint64_t>(static_cast<int64_t>(bytes_) + delta);
     peak_ = std::max(peak_, bytes_);
+  }
+  // Source bytes that left the ledger (negative: came back), kept with the load's reservation.
+  void released(int64_t bytes) {
+    count(-bytes);
+    released_ = static_cast<uint64_t>(static_cast<int64_t>(released_) + bytes);
+    if (reservation_) reservation_->refund(bytes);
   }
   uint64_t bytes_ = 0, peak_ = 0, released_ = 0;
   alignas(64) static inline const char kEmpty[64] = {};

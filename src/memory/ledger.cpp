@@ -108,7 +108,17 @@ void Buffer::reset() {
   origin_ = Origin::kNone;
 }
 
-uint64_t Buffer::drop_pages(const void* p, size_t n, Reservation* from) {
+uint64_t Buffer::page_bytes(uintptr_t q) const {
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(data_), hi = lo + size_;
+  return std::min<uintptr_t>(q + page_size(), hi) - std::max(q, lo);
+}
+
+std::vector<bool>& Buffer::dropped_pages() {
+  if (dropped_.empty()) dropped_.assign(map_length_ / page_size() + 1, false);
+  return dropped_;
+}
+
+uint64_t Buffer::drop_pages(const void* p, size_t n) {
   if (origin_ != Origin::kFileMap || n == 0) return 0;
   const size_t page = page_size();
   const uintptr_t base = reinterpret_cast<uintptr_t>(map_base_);
@@ -120,21 +130,21 @@ uint64_t Buffer::drop_pages(const void* p, size_t n, Reservation* from) {
   const uintptr_t first = a == lo ? a / page * page : round_up(a, page);
   const uintptr_t last = b == hi ? round_up(b, page) : b / page * page;
   if (last <= first) return 0;
-  if (dropped_.empty()) dropped_.assign(map_length_ / page + 1, false);
+  std::vector<bool>& dropped = dropped_pages();
   uint64_t bytes = 0;
   for (uintptr_t q = first; q < last; q += page) {
     const size_t i = (q - base) / page;
-    if (dropped_[i]) continue;
-    dropped_[i] = true;
-    bytes += std::min(q + page, hi) - std::max(q, lo);
+    if (dropped[i]) continue;
+    dropped[i] = true;
+    bytes += page_bytes(q);
   }
   madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
   counted_ -= bytes;
-  if (bytes && ledger_) ledger_->on_uncount(*this, bytes, from);
+  if (bytes && ledger_) ledger_->on_recount(*this, -static_cast<int64_t>(bytes));
   return bytes;
 }
 
-int64_t Buffer::release_pages_except(const std::vector<ByteRange>& keep, Reservation* from) {
+int64_t Buffer::release_pages_except(const std::vector<ByteRange>& keep) {
   if (origin_ != Origin::kFileMap || size_ == 0) return 0;
   const size_t page = page_size();
   const uintptr_t base = reinterpret_cast<uintptr_t>(map_base_);
@@ -146,34 +156,32 @@ int64_t Buffer::release_pages_except(const std::vector<ByteRange>& keep, Reserva
     const uintptr_t b = std::min(reinterpret_cast<uintptr_t>(p) + n, hi);
     for (uintptr_t q = a / page * page; q < b; q += page) kept[(q - base) / page] = true;
   }
-  if (dropped_.empty()) dropped_.assign(map_length_ / page + 1, false);
-  uint64_t released = 0, recounted = 0;
-  size_t run = pages;  // first page of the run of pages being dropped now
+  std::vector<bool>& dropped = dropped_pages();
+  int64_t released = 0;  // net: pages dropped now less pages counted again
+  size_t run = pages;    // first page of the run of pages being dropped now
   auto flush = [&](size_t end) {
     if (run < end) madvise(reinterpret_cast<void*>(base + run * page), (end - run) * page, MADV_DONTNEED);
     run = pages;
   };
   for (size_t i = 0; i < pages; ++i) {
-    const uintptr_t q = base + i * page;
-    const uint64_t bytes = std::min(q + page, hi) - std::max(q, lo);
-    if (kept[i] == !dropped_[i]) {  // kept and counted, or dropped and not kept: as it should be
+    if (kept[i] == !dropped[i]) {  // kept and counted, or dropped and not kept: as it should be
       flush(i);
       continue;
     }
+    const auto bytes = static_cast<int64_t>(page_bytes(base + i * page));
     if (kept[i]) {
-      recounted += bytes;
+      released -= bytes;
       flush(i);
     } else {
       released += bytes;
       if (run == pages) run = i;
     }
-    dropped_[i] = !kept[i];
+    dropped[i] = !kept[i];
   }
   flush(pages);
-  counted_ = counted_ + recounted - released;
-  if (ledger_ && released) ledger_->on_uncount(*this, released, from);
-  if (ledger_ && recounted) ledger_->on_recount(*this, recounted, from);
-  return static_cast<int64_t>(released) - static_cast<int64_t>(recounted);
+  counted_ = static_cast<size_t>(static_cast<int64_t>(counted_) - released);
+  if (released && ledger_) ledger_->on_recount(*this, -released);
+  return released;
 }
 
 // ---- Reservation -------------------------------------------------------------------------
@@ -199,7 +207,7 @@ StatusOr<Buffer> Reservation::map_file(MemoryTag tag, const std::string& path, u
   return ledger_->make_mapping(device_, owner_, tag, path, offset, length, this);
 }
 
-void Reservation::refund(uint64_t bytes) {
+void Reservation::refund(int64_t bytes) {
   if (ledger_ && bytes) ledger_->on_refund(*this, bytes);
 }
 
@@ -410,38 +418,23 @@ void MemoryLedger::on_free(const Buffer& buffer) {
   if (--it->second.buffers == 0) counts_.erase(it);
 }
 
-void MemoryLedger::on_uncount(const Buffer& buffer, uint64_t bytes, Reservation* from) {
+void MemoryLedger::on_recount(const Buffer& buffer, int64_t delta) {
   std::lock_guard lock(mu_);
   DeviceState& d = devices_.at(buffer.device_);
-  d.used -= bytes;
-  if (from && from->ledger_ == this && from->device_ == buffer.device_) {  // stays with the load
-    from->remaining_ += bytes;
-    d.reserved += bytes;
-  }
+  d.used = static_cast<uint64_t>(static_cast<int64_t>(d.used) + delta);
   auto it = counts_.find(Key{buffer.device_, buffer.owner_, buffer.tag_});
-  assert(it != counts_.end() && it->second.bytes >= bytes);
-  it->second.bytes -= bytes;
+  assert(it != counts_.end() && static_cast<int64_t>(it->second.bytes) + delta >= 0);
+  it->second.bytes = static_cast<uint64_t>(static_cast<int64_t>(it->second.bytes) + delta);
 }
 
-void MemoryLedger::on_recount(const Buffer& buffer, uint64_t bytes, Reservation* from) {
-  std::lock_guard lock(mu_);
-  DeviceState& d = devices_.at(buffer.device_);
-  // Bytes this buffer counted before: they come back even past the budget (they are resident).
-  if (from && from->ledger_ == this && from->device_ == buffer.device_) {
-    const uint64_t drawn = std::min<uint64_t>(bytes, from->remaining_);
-    from->remaining_ -= drawn;
-    d.reserved -= drawn;
-  }
-  d.used += bytes;
-  d.peak = std::max(d.peak, d.used + d.reserved);
-  counts_[Key{buffer.device_, buffer.owner_, buffer.tag_}].bytes += bytes;
-}
-
-void MemoryLedger::on_refund(Reservation& reservation, uint64_t bytes) {
+void MemoryLedger::on_refund(Reservation& reservation, int64_t bytes) {
   std::lock_guard lock(mu_);
   DeviceState& d = devices_.at(reservation.device_);
-  reservation.remaining_ += bytes;
-  d.reserved += bytes;
+  // A draw back takes what remains; past it, re-counted pages stand beyond the reservation
+  // (they were this load's bytes before, and they are resident).
+  const int64_t delta = std::max(bytes, -static_cast<int64_t>(reservation.remaining_));
+  reservation.remaining_ = static_cast<uint64_t>(static_cast<int64_t>(reservation.remaining_) + delta);
+  d.reserved = static_cast<uint64_t>(static_cast<int64_t>(d.reserved) + delta);
 }
 
 void MemoryLedger::on_release(Reservation& reservation) {

@@ -72,18 +72,17 @@ class Buffer {
 
   // Pages of a file mapping leave this process (MADV_DONTNEED: the page cache keeps them, a read
   // would fault them back in from there) and the ledger: for a model file whose weights were
-  // packed into other buffers at load. Both are no-ops (0) for other buffers. With `from`, the
-  // un-counted bytes go back to that reservation (a load in progress keeps its budget), and
-  // re-counted ones are drawn from it where it has them.
+  // packed into other buffers at load. Both are no-ops (0) for other buffers. A load that drew
+  // the buffer from a Reservation hands the returned bytes to Reservation::refund.
   //
   // drop_pages: the pages that lie wholly inside [p, p + n) (a weight just packed). Returns the
   // bytes un-counted (pages already dropped count once).
-  uint64_t drop_pages(const void* p, size_t n, Reservation* from = nullptr);
+  uint64_t drop_pages(const void* p, size_t n);
   // release_pages_except: every page that no `keep` range touches is dropped, and a dropped page
   // that one touches is counted again (a run will read it). Returns bytes un-counted minus bytes
   // re-counted.
   using ByteRange = std::pair<const void*, size_t>;
-  int64_t release_pages_except(const std::vector<ByteRange>& keep, Reservation* from = nullptr);
+  int64_t release_pages_except(const std::vector<ByteRange>& keep);
 
  private:
   friend class MemoryLedger;
@@ -93,6 +92,9 @@ class Buffer {
   size_t size_ = 0;       // bytes visible to the user
   size_t counted_ = 0;    // bytes counted in the ledger (size_ until pages are released)
   std::vector<bool> dropped_;  // file mappings: per page from map_base_, released and un-counted
+  // Bytes of the mapping's page at `q` inside [data_, data_ + size_); sizes dropped_ on first use.
+  uint64_t page_bytes(uintptr_t q) const;
+  std::vector<bool>& dropped_pages();
   void* map_base_ = nullptr;
   size_t map_length_ = 0;  // what munmap needs (page-rounded)
   Origin origin_ = Origin::kNone;
@@ -121,9 +123,10 @@ class Reservation {
   StatusOr<Buffer> allocate(MemoryTag tag, size_t bytes);
   // Maps [offset, offset + length) of a file read-only, drawn from the reservation.
   StatusOr<Buffer> map_file(MemoryTag tag, const std::string& path, uint64_t offset, uint64_t length);
-  // The caller freed buffers drawn from this reservation worth at least `bytes`: they return to
-  // it (not to the budget) for the rest of the load.
-  void refund(uint64_t bytes);
+  // bytes > 0: the caller freed (or un-counted pages of) buffers drawn from this reservation worth
+  // at least that much: they return to it, not to the budget, for the rest of the load.
+  // bytes < 0: pages it un-counted before are counted again: drawn back from what remains.
+  void refund(int64_t bytes);
   void release();
 
  private:
@@ -206,11 +209,11 @@ class MemoryLedger {
                                 const std::string& path, uint64_t offset, uint64_t length,
                                 Reservation* from);
   void on_free(const Buffer& buffer);
-  // Pages of a live buffer leave (or come back into) the count; `from` gets (gives) the bytes.
-  void on_uncount(const Buffer& buffer, uint64_t bytes, Reservation* from);
-  void on_recount(const Buffer& buffer, uint64_t bytes, Reservation* from);
+  // Pages of a live buffer leave (delta < 0) or come back into the count; the peak does not move
+  // (they were counted when the buffer was made).
+  void on_recount(const Buffer& buffer, int64_t delta);
   void on_release(Reservation& reservation);
-  void on_refund(Reservation& reservation, uint64_t bytes);
+  void on_refund(Reservation& reservation, int64_t bytes);
 
   mutable std::mutex mu_;
   std::map<DeviceId, DeviceState> devices_;
