@@ -231,7 +231,7 @@ TEST_F(ServeMemory, LoadThenUnloadReturnsRssToBaseline) {
   EXPECT_GT(rss1, rss0 + 20 * kMiB) << "the big model should show in RSS (baseline " << rss0 / kMiB << " MiB)";
 
   ASSERT_EQ(c.Post("/v1/models/unload", R"({"model": "tagger-big"})", "application/json")->status, 200);
-  EXPECT_EQ(status_of(c).at("ledger_total_bytes").get<uint64_t>(), ledger0) << "the ledger keeps bytes after unload";
+  { const json st = status_of(c); EXPECT_EQ(st.at("ledger_total_bytes").get<uint64_t>(), ledger0) << "the ledger keeps bytes after unload" << st.at("ledger").dump(); }
   uint64_t rss2 = rss_of(serve_.pid());
   // Unmapping is immediate; give a trim a moment anyway.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);

@@ -120,10 +120,13 @@ TEST(RuntimeScheduler, QueueFullIsUnavailableAndEveryAdmittedJobRuns) {
   EXPECT_EQ(s.rejections(), 1u);
   EXPECT_EQ(s.queue_depths()["m"], 2);
   stats->gate.open();
-  for (auto* j : {&j1, &j2, &j3}) {
+  const std::pair<decltype(&j1), std::string> jobs[] = {{&j1, "1"}, {&j2, "2"}, {&j3, "3"}};
+  for (const auto& [j, text] : jobs) {
     auto r = (**j)->wait();
     ASSERT_TRUE(r.ok()) << r.status().to_string();
-    EXPECT_EQ(std::get<TagOutput>(*r).text, "fake:" + std::get<TagRequest>((**j)->request()).image.encoded);
+    EXPECT_EQ(std::get<TagOutput>(*r).text, "fake:" + text);  // each job its own request's answer
+    // A completed job no longer holds its request (the decoded image): freed with the result.
+    EXPECT_TRUE(std::get<TagRequest>((**j)->request()).image.encoded.empty());
   }
   s.drain();
   EXPECT_EQ(stats->requests.load(), 3);

@@ -1,5 +1,7 @@
 #include "runtime/scheduler/job.h"
 
+#include <utility>
+
 #include "runtime/model_manager.h"
 
 namespace seer {
@@ -9,6 +11,7 @@ Job::Job(InferenceRequest request, std::shared_ptr<LoadedModel> model, Clock::ti
 
 void Job::complete(StatusOr<InferenceResult> result, int batch_size, double run_ms) {
   std::shared_ptr<LoadedModel> lease;
+  InferenceRequest input;  // the decoded tiles (ledger tag decode): freed now, not with the last owner
   {
     std::lock_guard lock(mu_);
     if (result_) return;
@@ -17,9 +20,11 @@ void Job::complete(StatusOr<InferenceResult> result, int batch_size, double run_
     run_ms_ = run_ms;
     queue_ms_ = std::chrono::duration<double, std::milli>(Clock::now() - enqueued_).count() - run_ms;
     lease = std::move(model_);
+    input = std::exchange(request_, InferenceRequest{});
   }
   cv_.notify_all();
   lease.reset();  // outside our lock: releasing a lease takes the manager's lock
+  input = InferenceRequest{};
 }
 
 StatusOr<InferenceResult> Job::wait() {

@@ -7,8 +7,10 @@
 //   r = job->wait([&] { return client_gone(); }, std::chrono::milliseconds(50));  // cancels itself
 //
 // Ownership: the scheduler owns the job while queued or running (shared with the waiting
-// caller); the job holds the model lease until its batch has run, then drops it so that an
-// unload or keep-alive expiry need not wait for slow callers. Thread-safe.
+// caller); the job holds the model lease and its request (the decoded images) until its batch
+// has run, then drops both, so that an unload or keep-alive expiry need not wait for slow callers
+// and the ledger shows no decode bytes for answered requests, whoever drops the job last.
+// Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -41,7 +43,8 @@ class Job {
 
   // Marks the job cancelled: it is dropped when its batch forms (or ignored if already run).
   void cancel() { cancelled_ = true; }
-  // Sets the result (first call wins), drops the model lease and wakes the waiter.
+  // Sets the result (first call wins), drops the model lease and the request, and wakes the
+  // waiter. request() is empty afterwards.
   void complete(StatusOr<InferenceResult> result, int batch_size = 0, double run_ms = 0);
   // Waits for the result until the deadline; DeadlineExceeded (and the job cancelled) after.
   StatusOr<InferenceResult> wait();
